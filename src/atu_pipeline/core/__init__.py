@@ -1,0 +1,1 @@
+"""The science, in plain PyTorch: knows nothing of Kedro, MLflow or configuration files."""

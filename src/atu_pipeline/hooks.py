@@ -1,0 +1,5 @@
+"""Project hooks (filled in below)."""
+
+
+class ProjectHooks:
+    pass

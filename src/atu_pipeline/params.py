@@ -1,0 +1,123 @@
+"""Typed parameter groups, one per `params:` group in conf/.
+
+Kedro builds and validates these before any node runs (kedro >= 1.3), so a typo or an
+out-of-range value stops the run up front. `extra="forbid"`: a knob nothing reads is an error.
+"""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ModelSpec(Params):
+    """Where a model comes from: a Hugging Face id, a local directory, a .gguf file, or
+    `embedded:<name>` for a model shipped inside a pip package (no download)."""
+
+    spec: str = Field(min_length=1)
+    gguf_file: str | None = None
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    trust_remote_code: bool = False
+
+
+class RwkuParams(Params):
+    source: Literal["demo", "local", "hub"] = "demo"
+    root: str = "data/01_raw/rwku"
+    hub_id: str = "jinzhuoran/RWKU"
+    forget_corpus: str = "positive_phi"
+    other_targets: int = Field(3, ge=0)
+
+
+class WorldParams(Params):
+    seed: int = 0
+    n_people: int = Field(4, ge=2)
+    corpus_texts_per_person: int = Field(24, ge=1)
+    utility_items: int = Field(8, ge=1)
+    root: str = "data/01_raw/demo_world"
+
+
+class TrainParams(Params):
+    """Optimiser and batching shared by every training loop."""
+
+    optimizer: Literal["adamw", "adam", "sgd"] = "adamw"
+    lr: float = Field(gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    grad_clip: float = Field(1.0, gt=0)
+    batch_size: int = Field(8, ge=1)
+    max_length: int = Field(128, ge=8)
+
+
+class InjectParams(Params):
+    enabled: bool = True
+    epochs: int = Field(4, ge=0)
+    train: TrainParams
+    include_texts: bool = True
+    device: str = "auto"
+    seed: int = 0
+
+
+class TrainableParams(Params):
+    """Which LLM parameters unlearning may change."""
+
+    mode: Literal["all", "layers", "lora"] = "layers"
+    first_layer: int = Field(0, ge=0)
+    last_layer: int | None = None  # inclusive; None = the hook layer's block
+    lora_rank: int = Field(8, ge=1)
+    lora_alpha: float = Field(16.0, gt=0)
+    lora_targets: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj"]
+
+
+class HeadParams(Params):
+    width: int = Field(256, ge=8)
+    depth: int = Field(2, ge=1)
+    heads: int = Field(4, ge=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    max_positions: int = Field(512, ge=8)
+
+    @model_validator(mode="after")
+    def _width_divides_heads(self) -> "HeadParams":
+        if self.width % self.heads:
+            raise ValueError(f"head.width={self.width} must be divisible by head.heads={self.heads}")
+        return self
+
+
+class EmbedParams(Params):
+    window: int = Field(8, ge=1)
+    concept: Literal["name", "name_and_intro"] = "name"
+    max_length: int = Field(128, ge=8)
+    batch_size: int = Field(256, ge=1)
+
+
+class AtuParams(Params):
+    layer: int = Field(10, ge=1)
+    head: HeadParams = HeadParams()
+    align: TrainParams
+    first_align_steps: int = Field(400, ge=1)
+    realign_steps: int = Field(150, ge=0)
+    unlearn: TrainParams
+    steps_per_round: int = Field(40, ge=1)
+    taus: list[float] = Field(min_length=1)
+    trainable: TrainableParams = TrainableParams()
+    early_stop_forget: float | None = Field(None, ge=0, le=100)
+    keep: Literal["last", "best_tradeoff"] = "last"
+    neighbor_floor: float = Field(0.9, ge=0, le=1)
+    gradient_checkpointing: bool = False
+    device: str = "auto"
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _taus_in_range(self) -> "AtuParams":
+        bad = [t for t in self.taus if not -1 < t < 1]
+        if bad:
+            raise ValueError(f"atu.taus must lie in (-1, 1); got {bad}")
+        return self
+
+
+class EvalParams(Params):
+    batch_size: int = Field(16, ge=1)
+    max_new_tokens: int = Field(30, ge=1)
+    max_probes: int | None = Field(None, ge=1)
+    device: str = "auto"
