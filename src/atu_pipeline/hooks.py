@@ -1,5 +1,44 @@
-"""Project hooks (filled in below)."""
+"""Project hooks: typed parameter groups reach MLflow as one param per field.
+
+kedro-mlflow flattens only plain dicts; a pydantic params object would be logged as one long
+repr string (see reference/kedro.md, stack trap 2), which MLflow's compare view cannot use.
+"""
+
+import logging
+
+from kedro.framework.hooks import hook_impl
+from pydantic import BaseModel
+
+log = logging.getLogger(__name__)
+
+
+def flatten(prefix: str, value: object) -> dict[str, object]:
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if isinstance(value, dict):
+        flat = {}
+        for key, inner in value.items():
+            flat.update(flatten(f"{prefix}.{key}", inner))
+        return flat
+    return {prefix: value}
 
 
 class ProjectHooks:
-    pass
+    @hook_impl
+    def before_node_run(self, node, inputs):
+        import mlflow
+
+        if mlflow.active_run() is None:
+            return
+        typed = {
+            name.removeprefix("params:"): value
+            for name, value in inputs.items()
+            if name.startswith("params:") and isinstance(value, BaseModel)
+        }
+        params = {}
+        for name, value in typed.items():
+            params.update(flatten(name, value))
+        try:
+            mlflow.log_params({k: str(v)[:250] for k, v in params.items()})
+        except mlflow.exceptions.MlflowException as err:  # same key, other value: keep going
+            log.warning("MLflow refused some parameters of node %s: %s", node.name, err)

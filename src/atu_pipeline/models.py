@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from atu_pipeline.core.llm import CausalLM
@@ -69,7 +70,8 @@ def resolve(spec: str, gguf_file: str | None = None) -> tuple[str, str | None]:
 
 
 class ModelCache:
-    """Directory of saved models keyed by a fingerprint of whatever produced them."""
+    """Directory of saved results (models, tensors, checkpoints) keyed by a fingerprint of the
+    recipe that produced them."""
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
@@ -88,6 +90,17 @@ class ModelCache:
             return None
         log.info("model cache hit: %s", path)
         return load_llm(str(path), dtype=dtype)
+
+    def get_tensors(self, key: str) -> dict | None:
+        path = self.path(key) / "tensors.safetensors"
+        return load_file(path) if path.is_file() else None
+
+    def put_tensors(self, key: str, tensors: dict, recipe: dict | None = None) -> None:
+        path = self.path(key)
+        path.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.contiguous() for k, v in tensors.items()}, path / "tensors.partial")
+        (path / "recipe.json").write_text(json.dumps(recipe or {}, indent=2, default=str))
+        (path / "tensors.partial").rename(path / "tensors.safetensors")
 
     def put(self, key: str, llm: CausalLM, recipe: dict | None = None) -> Path:
         path = self.path(key)

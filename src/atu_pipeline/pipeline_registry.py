@@ -1,11 +1,29 @@
-"""Project pipelines."""
+"""Project pipelines.
 
-from kedro.framework.project import find_pipelines
+Each folder under pipelines/ is one building block, joined to the others only through the
+catalog. The runs people start from the CLI chain the blocks, so the registry is explicit:
+kedro 1.7's `find_pipelines` loads only the pipeline named on the command line, and a chained
+run needs all its blocks.
+"""
+
 from kedro.pipeline import Pipeline
+
+from atu_pipeline.pipelines import align, embed, ingest, inject, unlearn
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """Every folder under pipelines/ is one pipeline; composites are assembled in their own folder."""
-    pipelines = find_pipelines(raise_errors=True)
-    pipelines["__default__"] = pipelines.get("unlearn", sum(pipelines.values(), Pipeline([])))
-    return pipelines
+    ingesting = ingest.create_pipeline()
+    injecting = inject.create_pipeline()
+    load_model = injecting.only_nodes("load_base_llm")
+    prepare_model = injecting.only_nodes("load_base_llm", "inject_knowledge")
+    embedding = embed.create_pipeline()
+    aligning = ingesting + prepare_model + embedding + align.create_pipeline()
+    unlearning = aligning + unlearn.create_pipeline()
+    return {
+        "ingest": ingesting,
+        "inject": ingesting + injecting,
+        "embed": ingesting + load_model + embedding,
+        "align": aligning,
+        "unlearn": unlearning,
+        "__default__": unlearning,
+    }

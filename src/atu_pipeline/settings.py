@@ -10,4 +10,6 @@ CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # An environment overrides single keys (`atu.layer`) and inherits the rest from base.
+    "merge_strategy": {"parameters": "soft", "mlflow": "soft"},
 }

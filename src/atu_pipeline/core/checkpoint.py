@@ -1,0 +1,82 @@
+"""Round checkpoints: everything needed to continue a run bit-for-bit.
+
+Layout of one checkpoint directory (written to `<dir>.partial` and renamed, so a run killed
+while saving never leaves a half checkpoint behind):
+  llm_trainable.safetensors   the LLM weights that training can change (or LoRA adapters)
+  head.safetensors, head.json the head's weights and architecture
+  state.pt                    optimizer state, RNG states (trusted local file)
+  progress.json               round index, τ, evaluation history
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from atu_pipeline.core.head import EmbeddingHead, HeadConfig
+
+
+def save_head(head: EmbeddingHead, path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
+    save_file(state, path / "head.safetensors")
+    (path / "head.json").write_text(json.dumps(head.config.to_dict(), indent=2))
+
+
+def load_head(path: Path) -> EmbeddingHead:
+    head = EmbeddingHead(HeadConfig(**json.loads((path / "head.json").read_text())))
+    head.load_state_dict(load_file(path / "head.safetensors"))
+    return head.eval()
+
+
+def rng_state(generator: torch.Generator) -> dict:
+    state = {"torch": torch.get_rng_state(), "batches": generator.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict, generator: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    generator.set_state(state["batches"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(
+    path: Path,
+    llm_trainable: dict[str, torch.Tensor],
+    head: EmbeddingHead,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    progress: dict,
+) -> Path:
+    partial = path.with_name(path.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    save_file({k: v.contiguous() for k, v in llm_trainable.items()}, partial / "llm_trainable.safetensors")
+    save_head(head, partial)
+    torch.save({"optimizer": optimizer.state_dict(), "rng": rng_state(generator)}, partial / "state.pt")
+    (partial / "progress.json").write_text(json.dumps(progress, indent=2))
+    shutil.rmtree(path, ignore_errors=True)
+    partial.rename(path)
+    return path
+
+
+def load_checkpoint(path: Path) -> dict:
+    state = torch.load(path / "state.pt", weights_only=False)  # our own file, written above
+    return {
+        "llm_trainable": load_file(path / "llm_trainable.safetensors"),
+        "head": load_head(path),
+        "optimizer": state["optimizer"],
+        "rng": state["rng"],
+        "progress": json.loads((path / "progress.json").read_text()),
+    }
+
+
+def latest_checkpoint(root: Path) -> Path | None:
+    """The highest-numbered complete `round_XX` directory under root, if any."""
+    done = sorted(p for p in root.glob("round_*") if (p / "progress.json").is_file())
+    return done[-1] if done else None

@@ -1,0 +1,36 @@
+"""The losses of Align-then-Unlearn (arXiv 2506.13181, §3), one function each."""
+
+import torch
+import torch.nn.functional as F
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of values (B, T) over mask (B, T); 0 when the mask is empty (no NaN, no gradient)."""
+    mask = mask.to(values.dtype)
+    return (values * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def alignment_loss(predicted: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Cosine distance between predicted and true future-window embeddings (alignment phase).
+
+    L_align = mean over full-window positions of (1 - cos(ê_t, e_t)).
+    predicted, target: (B, T, D); valid: (B, T).
+    """
+    cosine = F.cosine_similarity(predicted, target.to(predicted.dtype), dim=-1)  # (B, T)
+    return masked_mean(1.0 - cosine, valid)
+
+
+def concept_similarity(predicted: torch.Tensor, concept: torch.Tensor) -> torch.Tensor:
+    """cos(ê_t, e_target) at every position: predicted (B, T, D), concept (D,) -> (B, T)."""
+    return F.cosine_similarity(predicted, concept.to(predicted.dtype).expand_as(predicted), dim=-1)
+
+
+def unlearning_hinge_loss(
+    predicted: torch.Tensor, concept: torch.Tensor, mask: torch.Tensor, tau: float
+) -> torch.Tensor:
+    """L_unlearn(τ) = mean over real positions of max(0, cos(ê_t, e_target) − τ).
+
+    Positions already below τ contribute neither loss nor gradient. The reference averages over
+    padding positions too, which only rescales the loss by the batch's padding share; we mask it.
+    """
+    return masked_mean(F.relu(concept_similarity(predicted, concept) - tau), mask)

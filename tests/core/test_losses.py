@@ -1,0 +1,44 @@
+import torch
+
+from atu_pipeline.core.losses import alignment_loss, masked_mean, unlearning_hinge_loss
+
+
+def _vector_at_cos(cos: float) -> torch.Tensor:
+    """A 2-d unit vector whose cosine with e_target = (1, 0) is `cos`."""
+    return torch.tensor([cos, (1 - cos**2) ** 0.5])
+
+
+def test_hinge_is_cos_minus_tau_above_tau():
+    """cos 0.95, τ 0.9: max(0, 0.95 − 0.9) = 0.05."""
+    predicted = _vector_at_cos(0.95).view(1, 1, 2)
+    loss = unlearning_hinge_loss(predicted, torch.tensor([1.0, 0.0]), torch.ones(1, 1), tau=0.9)
+    assert abs(loss.item() - 0.05) < 1e-6
+
+
+def test_hinge_is_zero_with_zero_gradient_below_tau():
+    predicted = _vector_at_cos(0.5).view(1, 1, 2).requires_grad_(True)
+    loss = unlearning_hinge_loss(predicted, torch.tensor([1.0, 0.0]), torch.ones(1, 1), tau=0.9)
+    loss.backward()
+    assert loss.item() == 0.0
+    assert torch.all(predicted.grad == 0)
+
+
+def test_hinge_averages_over_real_positions_only():
+    """Two real positions at cos 0.95 and 0.5 (τ 0.9) and one padding position at cos 1:
+    (0.05 + 0) / 2 = 0.025; padding must not count."""
+    predicted = torch.stack([_vector_at_cos(0.95), _vector_at_cos(0.5), _vector_at_cos(1.0)]).view(1, 3, 2)
+    mask = torch.tensor([[1, 1, 0]])
+    loss = unlearning_hinge_loss(predicted, torch.tensor([1.0, 0.0]), mask, tau=0.9)
+    assert abs(loss.item() - 0.025) < 1e-6
+
+
+def test_alignment_loss_is_mean_cosine_distance_over_full_windows():
+    """Positions at cos 1 and cos 0 with full windows, one without: ((1−1) + (1−0)) / 2 = 0.5."""
+    predicted = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]])
+    target = torch.tensor([[[2.0, 0.0], [1.0, 0.0], [1.0, 0.0]]])
+    valid = torch.tensor([[True, True, False]])
+    assert abs(alignment_loss(predicted, target, valid).item() - 0.5) < 1e-6
+
+
+def test_masked_mean_of_empty_mask_is_zero_not_nan():
+    assert masked_mean(torch.ones(2, 3), torch.zeros(2, 3)).item() == 0.0
