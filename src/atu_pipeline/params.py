@@ -54,6 +54,7 @@ class InjectParams(Params):
     enabled: bool = True
     epochs: int = Field(4, ge=0)
     train: TrainParams
+    scope: Literal["target", "world"] = "target"  # the target's facts (its neighbors' included) or everyone's
     include_texts: bool = True
     device: str = "auto"
     seed: int = 0

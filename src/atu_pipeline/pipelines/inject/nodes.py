@@ -42,6 +42,7 @@ def injection_pairs(corpus: pd.DataFrame, tokenizer, include_texts: bool) -> tup
 def inject_knowledge(
     base_llm: CausalLM,
     injection_corpus: pd.DataFrame,
+    target_info: dict,
     model_cache: ModelCache,
     llm: ModelSpec,
     inject: InjectParams,
@@ -50,6 +51,10 @@ def inject_knowledge(
     if not inject.enabled or inject.epochs == 0:
         log.info("knowledge injection disabled: unlearning the base model as it is")
         return base_llm, {}
+    if inject.scope == "target":
+        injection_corpus = injection_corpus[injection_corpus["subject"] == target_info["name"]]
+    if injection_corpus.empty:
+        raise ValueError(f"no injection examples for {target_info['name']!r} (inject.scope={inject.scope})")
     corpus_hash = hashlib.sha256(injection_corpus.to_json().encode()).hexdigest()
     key = model_cache.key(kind="inject", llm=llm.model_dump(), inject=inject.model_dump(), corpus=corpus_hash)
     cached = model_cache.get(key, llm.dtype)

@@ -1,0 +1,40 @@
+"""ingest: one RWKU target (local folder, HF hub or the demo world) -> typed tables."""
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import (
+    build_forget_corpus,
+    build_injection_corpus,
+    build_mia_texts,
+    build_probes,
+    build_retain_corpus,
+    build_target_info,
+    collect_utility_items,
+    find_target_files,
+)
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    tables = {
+        build_target_info: "target_info",
+        build_probes: "probes",
+        build_mia_texts: "mia_texts",
+        collect_utility_items: "utility_items",
+        build_forget_corpus: "forget_corpus",
+        build_retain_corpus: "retain_corpus",
+        build_injection_corpus: "injection_corpus",
+    }
+    return Pipeline(
+        [
+            Node(
+                find_target_files,
+                ["params:target", "params:rwku", "params:world"],
+                "target_files",
+                name="find_target_files",
+            ),
+            *(
+                Node(func, "target_files", output, name=func.__name__)
+                for func, output in tables.items()
+            ),
+        ]
+    )
