@@ -170,9 +170,10 @@ def _round_table(baseline: dict, history: list[dict], kept: int) -> pd.DataFrame
 
 
 def _round_metrics(scores: pd.DataFrame) -> dict[str, list[dict]]:
+    """Each evaluation metric as an MLflow history over rounds (step 0 = before unlearning)."""
     columns = [c for c in scores.columns if c.startswith(("forget/", "neighbor/"))]
     return {
-        f"round.{column}": [{"value": float(v), "step": int(r)} for r, v in zip(scores["round"], scores[column]) if pd.notna(v)]
+        column: [{"value": float(v), "step": int(r)} for r, v in zip(scores["round"], scores[column]) if pd.notna(v)]
         for column in columns
     }
 
