@@ -66,7 +66,9 @@ def test_tau_outside_minus_one_one_is_refused_up_front(tmp_path):
         run("unlearn", tmp_path, atu={"taus": [0.5, 1.2]})
 
 
-def test_killed_run_resumes_from_its_last_round_and_matches_an_uninterrupted_one(tmp_path, monkeypatch):
+def test_killed_run_resumes_from_its_last_round_and_matches_an_uninterrupted_one(
+    tmp_path, monkeypatch
+):
     three_rounds = {"atu": {"taus": [0.5, 0.4, 0.3]}}
     run("unlearn", tmp_path / "straight", **three_rounds)
 
@@ -91,8 +93,10 @@ def test_killed_run_resumes_from_its_last_round_and_matches_an_uninterrupted_one
     straight = pd.read_csv(tmp_path / "straight/data/08_reporting/round_scores.csv")
     resumed = pd.read_csv(tmp_path / "resumed/data/08_reporting/round_scores.csv")
     pd.testing.assert_frame_equal(straight, resumed)
-    weights = [load_file(tmp_path / f"{name}/data/06_models/unlearned_llm/model.safetensors")
-               for name in ("straight", "resumed")]
+    weights = [
+        load_file(tmp_path / f"{name}/data/06_models/unlearned_llm/model.safetensors")
+        for name in ("straight", "resumed")
+    ]
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
 
 

@@ -1,4 +1,4 @@
-"""atu_pipeline file for ensuring the package is executable as `atu-pipeline` and `python -m atu_pipeline`."""
+"""Run the project as `python -m atu_pipeline`."""
 
 import sys
 from pathlib import Path

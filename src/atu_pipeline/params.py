@@ -4,7 +4,7 @@ Kedro builds and validates these before any node runs (kedro >= 1.3), so a typo 
 out-of-range value stops the run up front. `extra="forbid"`: a knob nothing reads is an error.
 """
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -54,7 +54,9 @@ class InjectParams(Params):
     enabled: bool = True
     epochs: int = Field(4, ge=0)
     train: TrainParams
-    scope: Literal["target", "world"] = "target"  # the target's facts (its neighbors' included) or everyone's
+    scope: Literal["target", "world"] = (
+        "target"  # the target's facts (its neighbors' included) or everyone's
+    )
     include_texts: bool = True
     device: str = "auto"
     seed: int = 0
@@ -81,7 +83,9 @@ class HeadParams(Params):
     @model_validator(mode="after")
     def _width_divides_heads(self) -> "HeadParams":
         if self.width % self.heads:
-            raise ValueError(f"head.width={self.width} must be divisible by head.heads={self.heads}")
+            raise ValueError(
+                f"head.width={self.width} must be divisible by head.heads={self.heads}"
+            )
         return self
 
 
@@ -122,3 +126,13 @@ class EvalParams(Params):
     max_new_tokens: int = Field(30, ge=1)
     max_probes: int | None = Field(None, ge=1)
     device: str = "auto"
+    # evaluate pipeline (RWKU protocol, rwku.md §5)
+    model: str | None = None  # spec of the evaluated model (as llm.spec); None = params:llm
+    stage: str | None = None  # its row label in the report; None = the evaluated spec
+    mia_ratios: list[Annotated[float, Field(gt=0, le=1)]] = Field([0.2], min_length=1)
+    max_mia_texts: int | None = Field(None, ge=1)  # first N texts of each MIA split
+    max_new_tokens_long: int = Field(256, ge=1)  # BBH and fluency generations (RWKU: 256)
+    utility_limits: dict[  # first N items of a utility set (0 = skip it); absent or None = all
+        Literal["mmlu", "bbh", "truthfulqa", "triviaqa", "fluency", "general_text"],
+        Annotated[int, Field(ge=0)] | None,
+    ] = {}

@@ -5,7 +5,7 @@ from atu_pipeline.core.head import EmbeddingHead, HeadConfig
 
 
 def test_head_is_strictly_causal():
-    """Changing hidden states after position t must leave predictions at positions <= t unchanged."""
+    """Perturbing inputs after position t leaves the predictions at positions <= t unchanged."""
     torch.manual_seed(0)
     head = EmbeddingHead(HeadConfig(in_dim=12, out_dim=6, width=16, depth=2, heads=4)).eval()
     hidden = torch.randn(2, 10, 12)
@@ -31,6 +31,8 @@ def test_width_must_divide_by_heads():
 
 
 def test_sequence_longer_than_positions_is_refused():
-    head = EmbeddingHead(HeadConfig(in_dim=4, out_dim=3, width=8, depth=1, heads=2, max_positions=8))
+    head = EmbeddingHead(
+        HeadConfig(in_dim=4, out_dim=3, width=8, depth=1, heads=2, max_positions=8)
+    )
     with pytest.raises(ValueError, match="max_positions"):
         head(torch.ones(1, 9, 4))

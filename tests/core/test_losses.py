@@ -26,7 +26,9 @@ def test_hinge_is_zero_with_zero_gradient_below_tau():
 def test_hinge_averages_over_real_positions_only():
     """Two real positions at cos 0.95 and 0.5 (τ 0.9) and one padding position at cos 1:
     (0.05 + 0) / 2 = 0.025; padding must not count."""
-    predicted = torch.stack([_vector_at_cos(0.95), _vector_at_cos(0.5), _vector_at_cos(1.0)]).view(1, 3, 2)
+    predicted = torch.stack([_vector_at_cos(0.95), _vector_at_cos(0.5), _vector_at_cos(1.0)]).view(
+        1, 3, 2
+    )
     mask = torch.tensor([[1, 1, 0]])
     loss = unlearning_hinge_loss(predicted, torch.tensor([1.0, 0.0]), mask, tau=0.9)
     assert abs(loss.item() - 0.025) < 1e-6

@@ -12,7 +12,9 @@ def test_window_starts_after_the_llm_tokens_character_end():
 
 def test_build_windows_marks_positions_without_a_full_window(tiny_llm, tiny_encoder):
     texts = ["The quick brown fox jumps over the lazy dog.", "Short."]
-    corpus, index, windows = build_windows(texts, tiny_llm.tokenizer, tiny_encoder.tokenizer, 32, k=3)
+    corpus, index, windows = build_windows(
+        texts, tiny_llm.tokenizer, tiny_encoder.tokenizer, 32, k=3
+    )
     assert index.shape == corpus.input_ids.shape
     assert (index[corpus.attention_mask == 0] == -1).all()
     assert index[0, 0] >= 0 and index[0, -1] == -1  # the last token has no future

@@ -48,7 +48,15 @@ def align(
     hidden = corpus_hidden_states(model, windows.corpus, layer, optim.batch_size)
     optimizer = optim.build(head.parameters())
     history = train_head(
-        head, hidden, windows, steps, optimizer, optim.batch_size, optim.grad_clip, generator, on_step
+        head,
+        hidden,
+        windows,
+        steps,
+        optimizer,
+        optim.batch_size,
+        optim.grad_clip,
+        generator,
+        on_step,
     )
     head.requires_grad_(False)
     return history
@@ -56,8 +64,12 @@ def align(
 
 @torch.no_grad()
 def concept_similarities(
-    model: nn.Module, head: EmbeddingHead, corpus: TokenizedCorpus, concept: torch.Tensor,
-    layer: int, batch_size: int,
+    model: nn.Module,
+    head: EmbeddingHead,
+    corpus: TokenizedCorpus,
+    concept: torch.Tensor,
+    layer: int,
+    batch_size: int,
 ) -> torch.Tensor:
     """cos(ê_t, e_target) at every real position of the corpus: (P,). What the hinge pushes down."""
     hidden = corpus_hidden_states(model, corpus, layer, batch_size)
@@ -102,12 +114,27 @@ def run_rounds(
         if round_.index in done:
             continue
         unlearned = unlearn_steps(
-            model, head, forget_corpus, concept, layer, round_.tau, round_.unlearn_steps,
-            llm_optimizer, llm_optim.batch_size, llm_optim.grad_clip, generator,
+            model,
+            head,
+            forget_corpus,
+            concept,
+            layer,
+            round_.tau,
+            round_.unlearn_steps,
+            llm_optimizer,
+            llm_optim.batch_size,
+            llm_optim.grad_clip,
+            generator,
             _tagged(on_step, f"round_{round_.index}/unlearn"),
         )
         realigned = align(
-            model, head, align_windows, layer, round_.realign_steps, head_optim, generator,
+            model,
+            head,
+            align_windows,
+            layer,
+            round_.realign_steps,
+            head_optim,
+            generator,
             _tagged(on_step, f"round_{round_.index}/align"),
         )
         row = {"round": round_.index, "tau": round_.tau, **_means(unlearned), **_last(realigned)}
@@ -132,7 +159,9 @@ def _last(records: list[dict[str, float]]) -> dict[str, float]:
     return dict(records[-1]) if records else {}
 
 
-def choose_round(history: list[dict], baseline: dict[str, float], rule: str, neighbor_floor: float) -> int:
+def choose_round(
+    history: list[dict], baseline: dict[str, float], rule: str, neighbor_floor: float
+) -> int:
     """Index of the round to keep: the last one, or the lowest forget score among the rounds
     whose neighbor score keeps at least `neighbor_floor` of the baseline's (0 = none qualifies)."""
     if rule == "last":

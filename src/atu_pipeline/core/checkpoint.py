@@ -56,9 +56,13 @@ def save_checkpoint(
     partial = path.with_name(path.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    save_file({k: v.contiguous() for k, v in llm_trainable.items()}, partial / "llm_trainable.safetensors")
+    save_file(
+        {k: v.contiguous() for k, v in llm_trainable.items()}, partial / "llm_trainable.safetensors"
+    )
     save_head(head, partial)
-    torch.save({"optimizer": optimizer.state_dict(), "rng": rng_state(generator)}, partial / "state.pt")
+    torch.save(
+        {"optimizer": optimizer.state_dict(), "rng": rng_state(generator)}, partial / "state.pt"
+    )
     (partial / "progress.json").write_text(json.dumps(progress, indent=2))
     shutil.rmtree(path, ignore_errors=True)
     partial.rename(path)

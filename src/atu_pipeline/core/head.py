@@ -58,9 +58,13 @@ class EmbeddingHead(nn.Module):
         masking alone keeps every real position from seeing it."""
         steps = hidden.shape[1]
         if steps > self.config.max_positions:
-            raise ValueError(f"sequence of {steps} exceeds head.max_positions={self.config.max_positions}")
+            raise ValueError(
+                f"sequence of {steps} exceeds head.max_positions={self.config.max_positions}"
+            )
         x = self.project_in(hidden.to(self.project_in.weight.dtype))  # (B, T, W)
         x = x + self.positions(torch.arange(steps, device=x.device))
-        causal = nn.Transformer.generate_square_subsequent_mask(steps, device=x.device, dtype=x.dtype)
+        causal = nn.Transformer.generate_square_subsequent_mask(
+            steps, device=x.device, dtype=x.dtype
+        )
         x = self.blocks(x, mask=causal, is_causal=True)
         return self.project_out(self.norm(x))  # (B, T, out_dim)

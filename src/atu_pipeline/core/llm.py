@@ -1,5 +1,7 @@
 """The LLM side of ATU: truncated forward to the hook layer, and the choice of trainable weights."""
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -124,3 +126,14 @@ def set_trainable(
 def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
     """The weights that training can change (what a round checkpoint must keep)."""
     return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def fingerprint(tensors: Mapping[str, torch.Tensor]) -> str:
+    """A cheap identity of named tensors (a state dict, window embeddings): a few values and
+    the sum of every tensor. Keys caches and checkpoints without hashing gigabytes."""
+    digest = hashlib.sha256()
+    for name, tensor in tensors.items():
+        flat = tensor.detach().float().flatten()
+        digest.update(name.encode())
+        digest.update(repr((flat[:8].tolist(), round(flat.sum().item(), 4))).encode())
+    return digest.hexdigest()

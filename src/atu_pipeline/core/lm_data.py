@@ -17,7 +17,9 @@ def lm_examples(
         prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"] if prompt else []
         completion_ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
         completion_ids = (completion_ids + [tokenizer.eos_token_id])[:max_length]
-        prompt_ids = prompt_ids[len(prompt_ids) - (max_length - len(completion_ids)) :] if prompt_ids else []
+        prompt_ids = (
+            prompt_ids[len(prompt_ids) - (max_length - len(completion_ids)) :] if prompt_ids else []
+        )
         rows.append((prompt_ids + completion_ids, [-100] * len(prompt_ids) + completion_ids))
     width = max(len(ids) for ids, _ in rows)
     input_ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)

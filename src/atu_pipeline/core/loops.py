@@ -1,4 +1,4 @@
-"""Training loops: plain for-loops that take an `on_step(step, metrics)` callback and return a history."""
+"""Training loops: plain for-loops that call `on_step(step, metrics)` and return a history."""
 
 from collections.abc import Callable
 
@@ -80,7 +80,9 @@ def train_head(
         length = int(windows.corpus.attention_mask[rows].sum(dim=1).max())
         with autocast(device):
             predicted = head(hidden[rows, :length].to(device))
-            loss = alignment_loss(predicted, target[:, :length].to(device), valid[:, :length].to(device))
+            loss = alignment_loss(
+                predicted, target[:, :length].to(device), valid[:, :length].to(device)
+            )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(head.parameters(), grad_clip)
@@ -165,7 +167,9 @@ def finetune_lm(
                 logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
             # Shift once: position t predicts token t+1 (the reference shifts twice).
             loss = F.cross_entropy(
-                logits[:, :-1].flatten(0, 1).float(), gold[:, 1:].flatten().to(device), ignore_index=-100
+                logits[:, :-1].flatten(0, 1).float(),
+                gold[:, 1:].flatten().to(device),
+                ignore_index=-100,
             )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

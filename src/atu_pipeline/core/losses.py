@@ -10,7 +10,9 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (values * mask).sum() / mask.sum().clamp(min=1.0)
 
 
-def alignment_loss(predicted: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+def alignment_loss(
+    predicted: torch.Tensor, target: torch.Tensor, valid: torch.Tensor
+) -> torch.Tensor:
     """Cosine distance between predicted and true future-window embeddings (alignment phase).
 
     L_align = mean over full-window positions of (1 - cos(ê_t, e_t)).

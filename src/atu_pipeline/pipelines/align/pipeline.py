@@ -10,7 +10,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 align_head,
-                ["subject_llm", "alignment_windows", "params:atu"],
+                ["subject_llm", "alignment_windows", "model_cache", "params:atu"],
                 ["aligned_head", "align_metrics"],
                 name="align_head",
             )

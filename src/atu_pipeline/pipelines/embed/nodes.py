@@ -27,7 +27,7 @@ def embed_concept(text_encoder, target_info: dict, embed: EmbedParams) -> dict[s
 
 
 def alignment_texts(forget_corpus: pd.DataFrame, retain_corpus: pd.DataFrame) -> list[str]:
-    """The head learns on the target's corpus plus other targets' (so it predicts text in general)."""
+    """The target's corpus plus other targets' (so the head learns to predict text in general)."""
     texts = list(forget_corpus["text"]) + list(retain_corpus["text"])
     if not texts:
         raise ValueError("the alignment corpus is empty: no forget or retain texts were ingested")
@@ -42,8 +42,11 @@ def embed_windows(
         texts, tokenizer, text_encoder.tokenizer, embed.max_length, embed.window
     )
     embeddings = text_encoder.encode(
-        windows, batch_size=embed.batch_size, convert_to_tensor=True,
-        normalize_embeddings=True, show_progress_bar=True,
+        windows,
+        batch_size=embed.batch_size,
+        convert_to_tensor=True,
+        normalize_embeddings=True,
+        show_progress_bar=True,
     )
     return WindowSet(corpus, window_index, embeddings.float().cpu()).to_tensors()
 
@@ -62,9 +65,12 @@ def embed_alignment_windows(
     texts = alignment_texts(forget_corpus, retain_corpus)
     vocab = json.dumps(base_llm.tokenizer.get_vocab(), sort_keys=True)
     key = model_cache.key(
-        kind="windows", texts=hashlib.sha256("\x00".join(texts).encode()).hexdigest(),
-        tokenizer=hashlib.sha256(vocab.encode()).hexdigest(), encoder=encoder.spec,
-        window=embed.window, max_length=embed.max_length,
+        kind="windows",
+        texts=hashlib.sha256("\x00".join(texts).encode()).hexdigest(),
+        tokenizer=hashlib.sha256(vocab.encode()).hexdigest(),
+        encoder=encoder.spec,
+        window=embed.window,
+        max_length=embed.max_length,
     )
     cached = model_cache.get_tensors(key)
     if cached is not None:

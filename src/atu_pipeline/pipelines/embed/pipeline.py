@@ -17,8 +17,15 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 embed_alignment_windows,
-                ["forget_corpus", "retain_corpus", "base_llm", "text_encoder", "model_cache",
-                 "params:encoder", "params:embed"],
+                [
+                    "forget_corpus",
+                    "retain_corpus",
+                    "base_llm",
+                    "text_encoder",
+                    "model_cache",
+                    "params:encoder",
+                    "params:embed",
+                ],
                 "alignment_windows",
                 name="embed_alignment_windows",
             ),

@@ -54,9 +54,13 @@ def inject_knowledge(
     if inject.scope == "target":
         injection_corpus = injection_corpus[injection_corpus["subject"] == target_info["name"]]
     if injection_corpus.empty:
-        raise ValueError(f"no injection examples for {target_info['name']!r} (inject.scope={inject.scope})")
+        raise ValueError(
+            f"no injection examples for {target_info['name']!r} (inject.scope={inject.scope})"
+        )
     corpus_hash = hashlib.sha256(injection_corpus.to_json().encode()).hexdigest()
-    key = model_cache.key(kind="inject", llm=llm.model_dump(), inject=inject.model_dump(), corpus=corpus_hash)
+    key = model_cache.key(
+        kind="inject", llm=llm.model_dump(), inject=inject.model_dump(), corpus=corpus_hash
+    )
     cached = model_cache.get(key, llm.dtype)
     if cached is not None:
         return cached, {}
@@ -73,11 +77,23 @@ def _finetune(llm: CausalLM, corpus: pd.DataFrame, inject: InjectParams) -> dict
     ids, mask, labels = lm_examples(llm.tokenizer, prompts, completions, inject.train.max_length)
     llm.model.to(pick_device(inject.device)).requires_grad_(True)
     train = inject.train
-    optimizer = make_optimizer(llm.model.parameters(), train.optimizer, train.lr, train.weight_decay)
+    optimizer = make_optimizer(
+        llm.model.parameters(), train.optimizer, train.lr, train.weight_decay
+    )
     steps = inject.epochs * -(-len(ids) // train.batch_size)
     progress = StepLog(steps, f"inject {len(ids)} examples x {inject.epochs} epochs")
-    finetune_lm(llm.model, ids, mask, labels, inject.epochs, optimizer, train.batch_size,
-                train.grad_clip, generator, progress.on_step("inject"))
+    finetune_lm(
+        llm.model,
+        ids,
+        mask,
+        labels,
+        inject.epochs,
+        optimizer,
+        train.batch_size,
+        train.grad_clip,
+        generator,
+        progress.on_step("inject"),
+    )
     llm.model.requires_grad_(False).cpu()
     return progress.close()
 
@@ -96,6 +112,12 @@ def score_injection(
         for name, entry in report[stage].items():
             if isinstance(entry, dict):
                 metrics[f"inject.{stage}.{name}"] = {"value": entry["value"], "step": 0}
-    log.info("injection: forget/all %s -> %s, neighbor/all %s -> %s",
-             *(report[s].get(k, {}).get("value") for k in ("forget/all", "neighbor/all") for s in ("base", "injected")))
+    log.info(
+        "injection: forget/all %s -> %s, neighbor/all %s -> %s",
+        *(
+            report[s].get(k, {}).get("value")
+            for k in ("forget/all", "neighbor/all")
+            for s in ("base", "injected")
+        ),
+    )
     return report, metrics

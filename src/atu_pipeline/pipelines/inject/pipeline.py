@@ -11,7 +11,14 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(load_base_llm, ["params:llm", "model_cache"], "base_llm", name="load_base_llm"),
             Node(
                 inject_knowledge,
-                ["base_llm", "injection_corpus", "target_info", "model_cache", "params:llm", "params:inject"],
+                [
+                    "base_llm",
+                    "injection_corpus",
+                    "target_info",
+                    "model_cache",
+                    "params:llm",
+                    "params:inject",
+                ],
                 ["subject_llm", "inject_metrics"],
                 name="inject_knowledge",
             ),

@@ -14,10 +14,22 @@ import psutil
 import torch
 
 from atu_pipeline.core.atu import RoundsResult, choose_round, concept_similarities, run_rounds
-from atu_pipeline.core.checkpoint import latest_checkpoint, load_checkpoint, restore_rng, save_checkpoint
+from atu_pipeline.core.checkpoint import (
+    latest_checkpoint,
+    load_checkpoint,
+    restore_rng,
+    save_checkpoint,
+)
 from atu_pipeline.core.evaluation import score_probes, summarize_probes
 from atu_pipeline.core.head import EmbeddingHead
-from atu_pipeline.core.llm import CausalLM, check_layer, pick_device, set_trainable, trainable_state
+from atu_pipeline.core.llm import (
+    CausalLM,
+    check_layer,
+    fingerprint,
+    pick_device,
+    set_trainable,
+    trainable_state,
+)
 from atu_pipeline.core.schedule import build_rounds
 from atu_pipeline.core.windows import WindowSet, tokenize_corpus
 from atu_pipeline.models import ModelCache
@@ -26,16 +38,6 @@ from atu_pipeline.pipelines.align.nodes import optim_spec
 from atu_pipeline.progress import StepLog
 
 log = logging.getLogger(__name__)
-
-
-def weights_fingerprint(model: torch.nn.Module) -> str:
-    """A cheap identity of a model's weights (a few values and the sum of every tensor)."""
-    digest = hashlib.sha256()
-    for name, tensor in model.state_dict().items():
-        flat = tensor.detach().float().flatten()
-        digest.update(name.encode())
-        digest.update(repr((flat[:8].tolist(), round(flat.sum().item(), 4))).encode())
-    return digest.hexdigest()
 
 
 def probe_records(probes: pd.DataFrame, max_probes: int | None) -> list[dict]:
@@ -64,7 +66,7 @@ def unlearn_rounds(
     atu: AtuParams,
     eval_params: EvalParams,
 ) -> tuple[CausalLM, pd.DataFrame, dict, dict]:
-    """All τ rounds, resumable; returns the kept model, per-round scores, step metrics, similarities."""
+    """All τ rounds, resumable: the kept model, per-round scores, step metrics, similarities."""
     check_layer(subject_llm.model, atu.layer)
     rounds = build_rounds(atu.taus, atu.steps_per_round, atu.realign_steps)
     device = pick_device(atu.device)
@@ -74,7 +76,11 @@ def unlearn_rounds(
     head = copy.deepcopy(aligned_head).to(device).requires_grad_(False)
     corpus, _ = tokenize_corpus(llm.tokenizer, list(forget_corpus["text"]), atu.unlearn.max_length)
     concept = target_embedding["embedding"]
-    checkpoints = model_cache.path(_run_key(model_cache, subject_llm, aligned_head, forget_corpus, concept, probes, atu, eval_params))
+    checkpoints = model_cache.path(
+        _run_key(
+            model_cache, subject_llm, aligned_head, forget_corpus, concept, probes, atu, eval_params
+        )
+    )
     evaluate = make_evaluator(llm, probe_records(probes, eval_params.max_probes), eval_params)
 
     def similarity() -> torch.Tensor:
@@ -85,7 +91,11 @@ def unlearn_rounds(
     optimizer = optim_spec(atu.unlearn).build(model.parameters())
     resumed = _resume(checkpoints, model, head, optimizer, generator)
     if resumed:
-        baseline, history, before = resumed["baseline"], resumed["history"], resumed["similarity_before"]
+        baseline, history, before = (
+            resumed["baseline"],
+            resumed["history"],
+            resumed["similarity_before"],
+        )
     else:
         baseline, history, before = evaluate(), [], similarity().tolist()
     progress = StepLog(len(rounds) * (atu.steps_per_round + atu.realign_steps), "unlearning rounds")
@@ -93,15 +103,37 @@ def unlearn_rounds(
 
     def after_round(round_, rows):
         save_checkpoint(
-            checkpoints / f"round_{round_.index:02d}", trainable_state(model), head, optimizer, generator,
-            {"round": round_.index, "baseline": baseline, "history": rows, "similarity_before": before},
+            checkpoints / f"round_{round_.index:02d}",
+            trainable_state(model),
+            head,
+            optimizer,
+            generator,
+            {
+                "round": round_.index,
+                "baseline": baseline,
+                "history": rows,
+                "similarity_before": before,
+            },
         )
         log.info("round %d (τ=%.2f): %s", round_.index, round_.tau, _brief(rows[-1]))
 
     result = run_rounds(
-        model, head, WindowSet.from_tensors(alignment_windows), corpus, concept, rounds, atu.layer,
-        optimizer, optim_spec(atu.align), optim_spec(atu.unlearn), generator, evaluate, after_round,
-        history, atu.early_stop_forget, lambda tag, step, record: progress.record(tag, record),
+        model,
+        head,
+        WindowSet.from_tensors(alignment_windows),
+        corpus,
+        concept,
+        rounds,
+        atu.layer,
+        optimizer,
+        optim_spec(atu.align),
+        optim_spec(atu.unlearn),
+        generator,
+        evaluate,
+        after_round,
+        history,
+        atu.early_stop_forget,
+        lambda tag, step, record: progress.record(tag, record),
     )
     after = similarity().tolist()
     kept, unlearned = _keep(result, baseline, atu, checkpoints, llm, subject_llm)
@@ -113,8 +145,14 @@ def unlearn_rounds(
 def _trainable_copy(model: torch.nn.Module, atu: AtuParams) -> torch.nn.Module:
     trainable = atu.trainable
     copied = set_trainable(
-        copy.deepcopy(model), trainable.mode, atu.layer, trainable.first_layer, trainable.last_layer,
-        trainable.lora_rank, trainable.lora_alpha, trainable.lora_targets,
+        copy.deepcopy(model),
+        trainable.mode,
+        atu.layer,
+        trainable.first_layer,
+        trainable.last_layer,
+        trainable.lora_rank,
+        trainable.lora_alpha,
+        trainable.lora_targets,
     )
     if atu.gradient_checkpointing:
         copied.gradient_checkpointing_enable()
@@ -123,10 +161,13 @@ def _trainable_copy(model: torch.nn.Module, atu: AtuParams) -> torch.nn.Module:
 
 def _run_key(cache, subject_llm, head, forget_corpus, concept, probes, atu, eval_params) -> str:
     return "unlearn-" + cache.key(
-        llm=weights_fingerprint(subject_llm.model), head=weights_fingerprint(head),
+        llm=fingerprint(subject_llm.model.state_dict()),
+        head=fingerprint(head.state_dict()),
         corpus=hashlib.sha256(forget_corpus.to_json().encode()).hexdigest(),
         probes=hashlib.sha256(probes.to_json().encode()).hexdigest(),
-        concept=concept[:8].tolist(), atu=atu.model_dump(), eval=eval_params.model_dump(),
+        concept=concept[:8].tolist(),
+        atu=atu.model_dump(),
+        eval=eval_params.model_dump(),
     )
 
 
@@ -150,15 +191,26 @@ def _load_trainable(model: torch.nn.Module, weights: dict[str, torch.Tensor]) ->
             params[name].copy_(value)
 
 
-def _keep(result: RoundsResult, baseline, atu: AtuParams, checkpoints, llm: CausalLM, subject_llm: CausalLM):
+def _keep(
+    result: RoundsResult,
+    baseline,
+    atu: AtuParams,
+    checkpoints,
+    llm: CausalLM,
+    subject_llm: CausalLM,
+):
     """The round chosen by `atu.keep` and its model (round 0 = the subject model unchanged)."""
     kept = choose_round(result.history, baseline, atu.keep, atu.neighbor_floor)
     if kept == 0:
-        log.warning("no round kept %.0f%% of the neighbor score: keeping the model before unlearning",
-                    100 * atu.neighbor_floor)
+        log.warning(
+            "no round kept %.0f%% of the neighbor score: keeping the model before unlearning",
+            100 * atu.neighbor_floor,
+        )
         return 0, subject_llm
     if kept != result.history[-1]["round"]:
-        _load_trainable(llm.model, load_checkpoint(checkpoints / f"round_{kept:02d}")["llm_trainable"])
+        _load_trainable(
+            llm.model, load_checkpoint(checkpoints / f"round_{kept:02d}")["llm_trainable"]
+        )
     return kept, llm
 
 
@@ -173,7 +225,11 @@ def _round_metrics(scores: pd.DataFrame) -> dict[str, list[dict]]:
     """Each evaluation metric as an MLflow history over rounds (step 0 = before unlearning)."""
     columns = [c for c in scores.columns if c.startswith(("forget/", "neighbor/"))]
     return {
-        column: [{"value": float(v), "step": int(r)} for r, v in zip(scores["round"], scores[column]) if pd.notna(v)]
+        column: [
+            {"value": float(v), "step": int(r)}
+            for r, v in zip(scores["round"], scores[column], strict=True)
+            if pd.notna(v)
+        ]
         for column in columns
     }
 
@@ -192,7 +248,8 @@ def summarize_unlearning(round_scores: pd.DataFrame) -> str:
         ratio = kept[key] / before[key] if before[key] else float("nan")
         return f"{before[key]:.1f} -> {kept[key]:.1f} (x{ratio:.2f})"
 
-    line = f"summary: forget {change('forget/all')}, neighbor {change('neighbor/all')}, minutes {minutes:.1f}"
+    forget, neighbor = change("forget/all"), change("neighbor/all")
+    line = f"summary: forget {forget}, neighbor {neighbor}, minutes {minutes:.1f}"
     print(line, flush=True)  # the run's verdict belongs on stdout, not only in the log
     return line
 
@@ -213,7 +270,9 @@ def plot_unlearning(round_scores: pd.DataFrame, similarities: dict):
     ax.legend()
     histogram, ax = plt.subplots(figsize=(6, 4))
     ax.hist(similarities["before"], bins=50, alpha=0.6, label="before unlearning", density=True)
-    ax.hist(similarities["after"], bins=50, alpha=0.6, label="after (re-aligned head)", density=True)
+    ax.hist(
+        similarities["after"], bins=50, alpha=0.6, label="after (re-aligned head)", density=True
+    )
     ax.set(xlabel="cos(predicted future, target embedding)", ylabel="density")
     ax.legend()
     return rounds, histogram

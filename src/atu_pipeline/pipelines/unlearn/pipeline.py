@@ -14,12 +14,23 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 unlearn_rounds,
-                ["subject_llm", "aligned_head", "alignment_windows", "forget_corpus",
-                 "target_embedding", "probes", "model_cache", "params:atu", "params:eval"],
+                [
+                    "subject_llm",
+                    "aligned_head",
+                    "alignment_windows",
+                    "forget_corpus",
+                    "target_embedding",
+                    "probes",
+                    "model_cache",
+                    "params:atu",
+                    "params:eval",
+                ],
                 ["unlearned_llm", "round_scores", "unlearn_metrics", "concept_similarities"],
                 name="unlearn_rounds",
             ),
-            Node(summarize_unlearning, "round_scores", "unlearn_summary", name="summarize_unlearning"),
+            Node(
+                summarize_unlearning, "round_scores", "unlearn_summary", name="summarize_unlearning"
+            ),
             Node(
                 plot_unlearning,
                 ["round_scores", "concept_similarities"],
