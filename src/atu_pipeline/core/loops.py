@@ -141,6 +141,20 @@ def unlearn_steps(
     return history
 
 
+def supervised_logits(
+    model: nn.Module, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Next-token logits (K, V) and gold ids (K,) at the K supervised positions only.
+
+    Position t predicts token t+1 (shifted once; the reference shifts twice). The vocabulary
+    projection is the costliest matmul of a small LM and most prompt tokens carry no label,
+    so it runs on the supervised positions alone.
+    """
+    hidden = model.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+    keep = labels[:, 1:] != -100  # (B, T-1)
+    return model.get_output_embeddings()(hidden[:, :-1][keep]), labels[:, 1:][keep]
+
+
 def finetune_lm(
     model: nn.Module,
     input_ids: torch.Tensor,
@@ -164,13 +178,10 @@ def finetune_lm(
             ids, mask = trim(input_ids[rows], attention_mask[rows])
             gold = labels[rows, : ids.shape[1]]
             with autocast(device):
-                logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-            # Shift once: position t predicts token t+1 (the reference shifts twice).
-            loss = F.cross_entropy(
-                logits[:, :-1].flatten(0, 1).float(),
-                gold[:, 1:].flatten().to(device),
-                ignore_index=-100,
-            )
+                logits, gold = supervised_logits(
+                    model, ids.to(device), mask.to(device), gold.to(device)
+                )
+            loss = F.cross_entropy(logits.float(), gold)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], grad_clip)
