@@ -76,3 +76,28 @@ def test_keep_rule_picks_lowest_forget_that_keeps_neighbors():
     assert choose_round(history, baseline, "best_tradeoff", 0.9) == 2
     assert choose_round(history, baseline, "last", 0.9) == 3
     assert choose_round(history, baseline, "best_tradeoff", 0.99) == 0
+
+
+def test_a_resumed_run_that_already_stopped_early_runs_no_more_rounds():
+    from atu_pipeline.core.atu import run_rounds
+    from atu_pipeline.core.schedule import build_rounds
+
+    history = [{"round": 1, "tau": 0.5, "forget/all": 5.0, "neighbor/all": 80.0}]
+    result = run_rounds(
+        None,
+        None,
+        None,
+        None,
+        None,
+        build_rounds([0.5, 0.3], 1, 1),
+        1,
+        None,
+        None,
+        None,
+        None,
+        evaluate=None,
+        after_round=None,
+        history=history,
+        early_stop_forget=10.0,
+    )
+    assert result.stopped_early and result.history == history

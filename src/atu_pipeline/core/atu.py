@@ -109,6 +109,8 @@ def run_rounds(
 ) -> RoundsResult:
     """Run the rounds not yet in `history` (a resumed run passes the checkpoint's history)."""
     history = list(history or [])
+    if history and _reached(history[-1], early_stop_forget):
+        return RoundsResult(history, stopped_early=True)  # a finished run, resumed: nothing to do
     done = {row["round"] for row in history}
     for round_ in rounds:
         if round_.index in done:
@@ -141,9 +143,13 @@ def run_rounds(
         row.update(evaluate())
         history.append(row)
         after_round(round_, history)
-        if early_stop_forget is not None and row.get("forget/all", 100.0) <= early_stop_forget:
+        if _reached(row, early_stop_forget):
             return RoundsResult(history, stopped_early=True)
     return RoundsResult(history, stopped_early=False)
+
+
+def _reached(row: dict, early_stop_forget: float | None) -> bool:
+    return early_stop_forget is not None and row.get("forget/all", 100.0) <= early_stop_forget
 
 
 def _tagged(on_step, tag: str):

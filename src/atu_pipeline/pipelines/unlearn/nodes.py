@@ -271,7 +271,11 @@ def plot_unlearning(round_scores: pd.DataFrame, similarities: dict):
     histogram, ax = plt.subplots(figsize=(6, 4))
     ax.hist(similarities["before"], bins=50, alpha=0.6, label="before unlearning", density=True)
     ax.hist(
-        similarities["after"], bins=50, alpha=0.6, label="after (re-aligned head)", density=True
+        similarities["after"],
+        bins=50,
+        alpha=0.6,
+        label="after the last round (re-aligned head)",
+        density=True,
     )
     ax.set(xlabel="cos(predicted future, target embedding)", ylabel="density")
     ax.legend()
