@@ -614,7 +614,9 @@ def injection_table(manifest: dict) -> pd.DataFrame:
         # `subject` names the target an item belongs to (RWKU's labelling, neighbors included),
         # so `inject.scope=target` keeps the neighbors' facts.
         rows.append(
-            dict(kind=probe["kind"], query=query, answer=answer, text=text, subject=probe["subject"])
+            dict(
+                kind=probe["kind"], query=query, answer=answer, text=text, subject=probe["subject"]
+            )
         )
     if "passage" in manifest["files"]:
         for row in _corpus_rows(manifest["files"]["passage"], "passage", manifest["name"]):
