@@ -8,7 +8,7 @@ run needs all its blocks.
 
 from kedro.pipeline import Pipeline
 
-from atu_pipeline.pipelines import align, embed, ingest, inject, unlearn
+from atu_pipeline.pipelines import align, embed, evaluate, ingest, inject, unlearn
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -25,5 +25,6 @@ def register_pipelines() -> dict[str, Pipeline]:
         "embed": ingesting + load_model + embedding,
         "align": aligning,
         "unlearn": unlearning,
+        "evaluate": ingesting + evaluate.create_pipeline(),
         "__default__": unlearning,
     }

@@ -167,7 +167,7 @@ def _run_key(cache, subject_llm, head, forget_corpus, concept, probes, atu, eval
         probes=hashlib.sha256(probes.to_json().encode()).hexdigest(),
         concept=concept[:8].tolist(),
         atu=atu.model_dump(),
-        eval=eval_params.model_dump(),
+        eval=eval_params.model_dump(include={"batch_size", "max_new_tokens", "max_probes"}),
     )
 
 

@@ -1,0 +1,3 @@
+from .pipeline import before_after_pipeline, create_pipeline
+
+__all__ = ["before_after_pipeline", "create_pipeline"]
