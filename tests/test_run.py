@@ -49,6 +49,7 @@ def test_unlearn_runs_end_to_end_and_logs_to_mlflow(tmp_path):
     assert logged["params.atu.taus"] == "[0.5, 0.3]"
     assert "metrics.forget/all" in logged.index
     assert "metrics.round_1/unlearn.unlearn_loss" in logged.index
+    assert logged["tags.unlearned_llm_path"] == str((data / "06_models/unlearned_llm").resolve())
 
 
 def test_hook_layer_comes_from_the_command_line(tmp_path):

@@ -5,6 +5,7 @@ repr string (see reference/kedro.md, stack trap 2), which MLflow's compare view 
 """
 
 import logging
+from pathlib import Path
 
 from kedro.framework.hooks import hook_impl
 from pydantic import BaseModel
@@ -24,6 +25,26 @@ def flatten(prefix: str, value: object) -> dict[str, object]:
 
 
 class ProjectHooks:
+    #: model datasets whose saved location is logged as an MLflow tag instead of uploading
+    #: gigabytes of weights as an artifact
+    MODEL_DATASETS = ("unlearned_llm",)
+
+    def __init__(self):
+        self._catalog = None
+
+    @hook_impl
+    def after_catalog_created(self, catalog):
+        self._catalog = catalog
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name, data, node):
+        import mlflow
+
+        if dataset_name not in self.MODEL_DATASETS or mlflow.active_run() is None:
+            return
+        path = self._catalog.get(dataset_name)._describe().get("path")
+        mlflow.set_tag(f"{dataset_name}_path", str(Path(path).resolve()))
+
     @hook_impl
     def before_node_run(self, node, inputs):
         import mlflow

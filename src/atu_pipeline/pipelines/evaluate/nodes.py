@@ -19,18 +19,10 @@ from atu_pipeline.core.evaluation import score_mia, score_probes, score_utility,
 from atu_pipeline.core.llm import CausalLM, pick_device
 from atu_pipeline.models import ModelCache, load_llm
 from atu_pipeline.params import EvalParams, ModelSpec
+from atu_pipeline.rwku import UTILITY_STEMS
 
 log = logging.getLogger(__name__)
 
-# utility_items keys (ingest) -> the RWKU file stems that core.evaluation.score_utility expects
-UTILITY_FILES = {
-    "mmlu": "retain_mmlu",
-    "bbh": "retain_bbh",
-    "truthfulqa": "truthful",
-    "triviaqa": "triviaqa",
-    "fluency": "fluency",
-    "general_text": "general_text",
-}
 Scores = dict[str, dict[str, float | int]]
 
 
@@ -172,9 +164,9 @@ def mia_scores(llm: CausalLM, mia_texts: pd.DataFrame, eval_params: EvalParams) 
 def utility_scores(
     llm: CausalLM, utility_items: dict[str, list[dict]], eval_params: EvalParams
 ) -> Scores:
-    unknown = set(utility_items) - set(UTILITY_FILES)
+    unknown = set(utility_items) - set(UTILITY_STEMS)
     if unknown:
-        raise ValueError(f"unknown utility sets {sorted(unknown)}; known: {sorted(UTILITY_FILES)}")
+        raise ValueError(f"unknown utility sets {sorted(unknown)}; known: {sorted(UTILITY_STEMS)}")
     limits = eval_params.utility_limits
     tasks = {n: rows[: limits.get(n)] for n, rows in utility_items.items() if rows[: limits.get(n)]}
     scores: Scores = {}
@@ -187,7 +179,7 @@ def utility_scores(
                 bar.set_postfix_str(f"{name} {done}/{total}")
 
             scores |= score_utility(
-                llm, {UTILITY_FILES[name]: rows}, None, eval_params.batch_size,
+                llm, {UTILITY_STEMS[name]: rows}, None, eval_params.batch_size,
                 eval_params.max_new_tokens_long, on_batch,
             )  # fmt: skip
             seconds = time.perf_counter() - started
