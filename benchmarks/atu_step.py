@@ -101,6 +101,7 @@ def main() -> None:
     )
     forward = timed(lambda: corpus_hidden_states(model, windows.corpus, args.layer, 16))
     hidden = corpus_hidden_states(model, windows.corpus, args.layer, 16)
+    head.requires_grad_(True)  # align() leaves the head frozen
     head_only = timed(
         lambda: train_head(
             head,
