@@ -12,6 +12,7 @@ from atu_pipeline.core.evaluation import (
     score_utility,
     stat,
     summarize_probes,
+    type_key,
 )
 
 
@@ -60,14 +61,19 @@ def test_summarize_probes_pools_all_and_splits_attack_types():
     ])  # fmt: skip
     assert summarize_probes(scored) == {
         "forget/aa": {"value": 50.0, "n": 2},
-        "forget/aa/affirmative suffix": {"value": 0.0, "n": 1},
-        "forget/aa/role play": {"value": 100.0, "n": 1},
+        "forget/aa/affirmative_suffix": {"value": 0.0, "n": 1},
+        "forget/aa/role_play": {"value": 100.0, "n": 1},
         "forget/all": {"value": 50.0, "n": 5},
         "forget/fb": {"value": 75.0, "n": 2},
         "forget/qa": {"value": 0.0, "n": 1},
         "neighbor/all": {"value": 25.0, "n": 1},
         "neighbor/fb": {"value": 25.0, "n": 1},
     }
+
+
+def test_attack_type_keys_are_mlflow_safe():
+    assert type_key("cross lingual (Spanish)") == "cross_lingual_spanish"
+    assert type_key("affirmative suffix") == "affirmative_suffix"
 
 
 def test_summary_all_is_pooled_not_the_mean_of_columns():
@@ -90,7 +96,7 @@ def test_score_probes_adds_prediction_and_recall_without_mutating(tiny_llm):
     assert [r["prediction"] for r in again] == [r["prediction"] for r in scored]
     summary = summarize_probes(scored)
     assert summary["forget/all"]["n"] == 5 and summary["neighbor/qa"]["n"] == 1
-    assert "forget/aa/incontext learning" in summary
+    assert "forget/aa/incontext_learning" in summary
 
 
 FORGET = [

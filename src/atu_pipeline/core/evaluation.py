@@ -5,6 +5,7 @@ Scales follow the paper: percentages x100, fluency entropy x100, MIA LOSS as 100
 Averaging over targets is the caller's job (a per-target value, then a macro mean).
 """
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -60,8 +61,14 @@ def score_probes(
     ]
 
 
+def type_key(type_: str) -> str:
+    """MLflow-safe slug of an attack type: "cross lingual (Spanish)" -> "cross_lingual_spanish"
+    (MLflow metric names may not contain parentheses)."""
+    return re.sub(r"[^a-z0-9]+", "_", type_.lower()).strip("_")
+
+
 def summarize_probes(scored: list[dict]) -> dict[str, Score]:
-    """Mean ROUGE-L recall x100 per "set/kind", "set/all" and "set/aa/<type>".
+    """Mean ROUGE-L recall x100 per "set/kind", "set/all" and "set/aa/<type_key(type)>".
 
     "all" pools every probe of the set (count-weighted, RWKU Table 1/2 "All"), not the mean of
     the FB/QA/AA columns. Keys without probes are absent.
@@ -72,7 +79,7 @@ def summarize_probes(scored: list[dict]) -> dict[str, Score]:
         groups[f"{head}/{probe['kind']}"].append(r)
         groups[f"{head}/all"].append(r)
         if probe["kind"] == "aa":
-            groups[f"{head}/aa/{probe['type']}"].append(r)
+            groups[f"{head}/aa/{type_key(probe['type'])}"].append(r)
     return {key: stat(groups[key]) for key in sorted(groups)}
 
 
