@@ -17,7 +17,7 @@ def s(value: float, n: int = 10) -> dict:
 # not the column mean 60.
 BEFORE = {
     "forget/fb": s(80.0), "forget/qa": s(60.0), "forget/aa": s(40.0, 30), "forget/all": s(52.0, 50),
-    "forget/aa/prefix injection": s(30.0, 15), "forget/aa/role play": s(50.0, 15),
+    "forget/aa/prefix_injection": s(30.0, 15), "forget/aa/role_play": s(50.0, 15),
     "neighbor/fb": s(90.0), "neighbor/qa": s(70.0), "neighbor/all": s(80.0, 20),
     "mia/fm_loss": s(226.7, 4), "mia/rm_loss": s(230.4, 4), "mia/auc_loss": s(0.5, 8),
     "utility/mmlu": s(65.7, 5), "utility/bbh": s(30.0, 5), "utility/bbh_quirk": s(42.3, 5),

@@ -213,7 +213,9 @@ def plot_attack_types(table: pd.DataFrame) -> Figure:
     if not metrics:
         _empty(ax, "no adversarial-attack probes")
         return fig
-    _grouped_bars(ax, wide, metrics, [m.removeprefix("forget/aa/") for m in metrics])
+    _grouped_bars(
+        ax, wide, metrics, [m.removeprefix("forget/aa/").replace("_", " ") for m in metrics]
+    )
     ax.set(title="forget set, adversarial attacks by type", ylabel="ROUGE-L recall x100")
     ax.set_ylim(0, 105)
     return fig

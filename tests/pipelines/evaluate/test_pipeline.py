@@ -94,7 +94,7 @@ def test_evaluate_model_scores_every_part_and_leaves_the_model_alone(tiny_llm):
     scores = evaluate_model(tiny_llm, PROBES, MIA, UTILITY, params)
     assert scores["forget/all"]["n"] == 5 and scores["forget/fb"]["n"] == 2
     assert scores["neighbor/all"]["n"] == 2
-    assert {"forget/aa/prefix injection", "forget/aa/role play"} <= set(scores)
+    assert {"forget/aa/prefix_injection", "forget/aa/role_play"} <= set(scores)
     assert scores["mia/fm_loss"]["n"] == 2 and scores["mia/rm_loss"]["n"] == 3
     assert {"mia/auc_loss", "mia/fm_zlib", "mia/fm_mink_0.2", "mia/auc_minkpp_0.2"} <= set(scores)
     assert {k for k in scores if k.startswith("utility/")} == UTILITY_KEYS - {"utility/fluency"}
