@@ -47,13 +47,19 @@ class TrainParams(Params):
     weight_decay: float = Field(0.0, ge=0)
     grad_clip: float = Field(1.0, gt=0)
     batch_size: int = Field(8, ge=1)
+
+
+class SequenceTrainParams(TrainParams):
+    """Training on LLM token sequences, cut to `max_length` tokens. (The head's alignment has
+    no such knob: its sequences are the window corpus, cut at `embed.max_length`.)"""
+
     max_length: int = Field(128, ge=8)
 
 
 class InjectParams(Params):
     enabled: bool = True
     epochs: int = Field(4, ge=0)
-    train: TrainParams
+    train: SequenceTrainParams
     scope: Literal["target", "world"] = (
         "target"  # the target's facts (its neighbors' included) or everyone's
     )
@@ -102,7 +108,7 @@ class AtuParams(Params):
     align: TrainParams
     first_align_steps: int = Field(400, ge=1)
     realign_steps: int = Field(150, ge=0)
-    unlearn: TrainParams
+    unlearn: SequenceTrainParams
     steps_per_round: int = Field(40, ge=1)
     taus: list[float] = Field(min_length=1)
     trainable: TrainableParams = TrainableParams()
