@@ -3,35 +3,11 @@
 Everything a run writes (data, model cache, MLflow db and artifacts) stays under tmp_path.
 """
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 import torch
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
+from kedro_run import mlflow_runs, run
 from safetensors.torch import load_file
-
-PROJECT = Path(__file__).resolve().parents[1]
-
-
-def run(pipeline: str, root: Path, **params):
-    bootstrap_project(PROJECT)
-    runtime = {
-        "data_root": str(root / "data"),
-        "mlflow_db": str(root / "mlflow.db"),
-        "mlflow_artifacts": str(root / "mlruns"),
-        **params,
-    }
-    with KedroSession.create(PROJECT, env="test", runtime_params=runtime) as session:
-        return session.run(pipeline_names=[pipeline])
-
-
-def mlflow_runs(root: Path) -> pd.DataFrame:
-    import mlflow
-
-    mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
-    return mlflow.search_runs(search_all_experiments=True)
 
 
 def test_unlearn_runs_end_to_end_and_logs_to_mlflow(tmp_path):
@@ -87,7 +63,7 @@ def test_killed_run_resumes_from_its_last_round_and_matches_an_uninterrupted_one
     with pytest.raises(KeyboardInterrupt):
         run("unlearn", tmp_path / "resumed", **three_rounds)
     monkeypatch.setattr(atu_core, "unlearn_steps", real_unlearn_steps)
-    checkpoints = list((tmp_path / "resumed/data/06_models/cache").glob("unlearn-*/round_*"))
+    checkpoints = list((tmp_path / "resumed/data/06_models/cache").glob("atu-*/round_*"))
     assert [p.name for p in checkpoints] == ["round_01"]
 
     run("unlearn", tmp_path / "resumed", **three_rounds)

@@ -1,4 +1,5 @@
-"""Project hooks: typed parameter groups reach MLflow as one param per field.
+"""Project hooks: typed parameter groups reach MLflow as one param per field; saved models are
+logged by path; the sweep's grid is read from the run's configuration.
 
 kedro-mlflow flattens only plain dicts; a pydantic params object would be logged as one long
 repr string (see reference/kedro.md, stack trap 2), which MLflow's compare view cannot use.
@@ -25,12 +26,23 @@ def flatten(prefix: str, value: object) -> dict[str, object]:
 
 
 class ProjectHooks:
-    #: model datasets whose saved location is logged as an MLflow tag instead of uploading
-    #: gigabytes of weights as an artifact
-    MODEL_DATASETS = ("unlearned_llm",)
+    #: model datasets (of any namespace) whose saved location is logged as an MLflow tag
+    #: instead of uploading gigabytes of weights as an artifact
+    MODEL_DATASET = "unlearned_llm"
 
     def __init__(self):
         self._catalog = None
+
+    @hook_impl
+    def after_context_created(self, context):
+        """The sweep's points are pipeline structure: hand the run's grid (environment and
+        --params included) to the registry before it builds the pipelines."""
+        from kedro.framework.project import pipelines
+
+        from atu_pipeline.pipelines.sweep import grid
+
+        if grid.configure(context.config_loader["parameters"].get("sweep")):
+            pipelines.configure(pipelines._pipelines_module)  # rebuild with the new grid
 
     @hook_impl
     def after_catalog_created(self, catalog):
@@ -40,10 +52,11 @@ class ProjectHooks:
     def after_dataset_saved(self, dataset_name, data, node):
         import mlflow
 
-        if dataset_name not in self.MODEL_DATASETS or mlflow.active_run() is None:
+        if dataset_name.split(".")[-1] != self.MODEL_DATASET or mlflow.active_run() is None:
             return
         path = self._catalog.get(dataset_name)._describe().get("path")
-        mlflow.set_tag(f"{dataset_name}_path", str(Path(path).resolve()))
+        if path:  # a sweep point's model lives in memory only
+            mlflow.set_tag(f"{dataset_name}_path", str(Path(path).resolve()))
 
     @hook_impl
     def before_node_run(self, node, inputs):

@@ -4,9 +4,15 @@ Kedro builds and validates these before any node runs (kedro >= 1.3), so a typo 
 out-of-range value stops the run up front. `extra="forbid"`: a knob nothing reads is an error.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# First N items of each utility set (0 = skip the set); a set absent or None = all its items.
+UtilityLimits = dict[
+    Literal["mmlu", "bbh", "truthfulqa", "triviaqa", "fluency", "general_text"],
+    Annotated[int, Field(ge=0)] | None,
+]
 
 
 class Params(BaseModel):
@@ -102,15 +108,9 @@ class EmbedParams(Params):
     batch_size: int = Field(256, ge=1)
 
 
-class AtuParams(Params):
-    layer: int = Field(10, ge=1)
-    head: HeadParams = HeadParams()
-    align: TrainParams
-    first_align_steps: int = Field(400, ge=1)
-    realign_steps: int = Field(150, ge=0)
-    unlearn: SequenceTrainParams
-    steps_per_round: int = Field(40, ge=1)
-    taus: list[float] = Field(min_length=1)
+class RoundsParams(Params):
+    """What every unlearning method shares: which weights move, when to stop, what to keep."""
+
     trainable: TrainableParams = TrainableParams()
     early_stop_forget: float | None = Field(None, ge=0, le=100)
     keep: Literal["last", "best_tradeoff"] = "last"
@@ -119,12 +119,59 @@ class AtuParams(Params):
     device: str = "auto"
     seed: int = 0
 
+
+class AtuParams(RoundsParams):
+    layer: int = Field(10, ge=1)
+    head: HeadParams = HeadParams()
+    align: TrainParams
+    first_align_steps: int = Field(400, ge=1)
+    realign_steps: int = Field(150, ge=0)
+    unlearn: SequenceTrainParams
+    steps_per_round: int = Field(40, ge=1)
+    taus: list[float] = Field(min_length=1)
+
     @model_validator(mode="after")
     def _taus_in_range(self) -> "AtuParams":
         bad = [t for t in self.taus if not -1 < t < 1]
         if bad:
             raise ValueError(f"atu.taus must lie in (-1, 1); got {bad}")
         return self
+
+
+class BaselineParams(RoundsParams):
+    """A token-level baseline (GA or NPO) on the forget corpus. With `trainable.mode: layers`,
+    `last_layer: null` means the model's last block (there is no hook layer)."""
+
+    method: Literal["ga", "npo"]
+    train: SequenceTrainParams
+    rounds: int = Field(5, ge=1)
+    steps_per_round: int = Field(40, ge=1)
+    beta: float = Field(0.1, gt=0)  # NPO's inverse temperature (RWKU: 0.2; ATU's repo: 0.1)
+
+
+class SweepParams(Params):
+    """The grid of `kedro run --pipeline sweep`: one namespaced run per point (sweep.py)."""
+
+    name: str = Field("sweep", min_length=1)
+    rounds: int = Field(3, ge=1)  # every point's rounds (ATU, GA and NPO alike: equal budgets)
+    tau_floors: list[float] = []  # ATU: τ falls evenly from atu.taus[0] to the floor ...
+    layers: list[Annotated[int, Field(ge=1)]] = []  # ... at each of these hook layers
+    ga_lrs: list[Annotated[float, Field(gt=0)]] = []
+    npo_lrs: list[Annotated[float, Field(gt=0)]] = []
+    utility_limits: UtilityLimits = {}  # the kept models' utility (replaces eval's limits)
+
+    @model_validator(mode="after")
+    def _atu_grid_is_complete(self) -> "SweepParams":
+        if bool(self.tau_floors) != bool(self.layers):
+            raise ValueError("sweep.tau_floors and sweep.layers must both be set or both empty")
+        bad = [t for t in self.tau_floors if not -1 < t < 1]
+        if bad:
+            raise ValueError(f"sweep.tau_floors must lie in (-1, 1); got {bad}")
+        return self
+
+
+class CompareParams(Params):
+    utility_metric: str = "utility/perplexity"  # the utility axis of the trade-off plot
 
 
 class EvalParams(Params):
@@ -138,7 +185,66 @@ class EvalParams(Params):
     mia_ratios: list[Annotated[float, Field(gt=0, le=1)]] = Field([0.2], min_length=1)
     max_mia_texts: int | None = Field(None, ge=1)  # first N texts of each MIA split
     max_new_tokens_long: int = Field(256, ge=1)  # BBH and fluency generations (RWKU: 256)
-    utility_limits: dict[  # first N items of a utility set (0 = skip it); absent or None = all
-        Literal["mmlu", "bbh", "truthfulqa", "triviaqa", "fluency", "general_text"],
-        Annotated[int, Field(ge=0)] | None,
-    ] = {}
+    utility_limits: UtilityLimits = {}
+
+
+P = TypeVar("P", bound=Params)
+
+
+def with_changes(params: P, changes: dict) -> P:
+    """A copy of `params` with nested `changes` applied and validated again."""
+
+    def merge(base: dict, update: dict) -> dict:
+        merged = dict(base)
+        for key, value in update.items():
+            is_group = isinstance(value, dict) and isinstance(base.get(key), dict)
+            merged[key] = merge(base[key], value) if is_group else value
+        return merged
+
+    return type(params).model_validate(merge(params.model_dump(), changes))
+
+
+class RelearnParams(Params):
+    """The relearning attack: a short fine-tune on forget-corpus text that states none of the
+    evaluated answers (docs/evaluation.md, "Attacks")."""
+
+    steps: int = Field(30, ge=1)  # optimizer steps
+    eval_every: int = Field(10, ge=1)  # probes are scored at step 0, every k steps and the last
+    held_out: float = Field(0.5, gt=0, lt=1)  # share of the forget answers kept out of the text
+    train: SequenceTrainParams
+
+    @model_validator(mode="after")
+    def _eval_within_steps(self) -> "RelearnParams":
+        if self.eval_every > self.steps:
+            raise ValueError(
+                f"attack.relearn.eval_every={self.eval_every} exceeds steps={self.steps}"
+            )
+        return self
+
+
+class LogitLensParams(Params):
+    max_probes: int | None = Field(None, ge=1)  # first N forget probes of each kind (None = all)
+    batch_size: int = Field(8, ge=1)
+
+
+class AttackParams(Params):
+    """The attack pipeline: quantization, relearning and logit lens on an unlearned model."""
+
+    unlearned: str = Field(min_length=1)  # spec or directory of the attacked (unlearned) model
+    quantize: list[Annotated[str, Field(pattern=r"^(int[2-8]|nf4)$")]] = ["int8", "int4"]
+    group_size: int = Field(64, ge=2)  # input columns sharing one scale
+    quantize_lm_head: bool = False
+    relearn: RelearnParams
+    logit_lens: LogitLensParams = LogitLensParams()
+    hook_layer: int | None = Field(None, ge=1)  # marked on the logit-lens plot (ATU's atu.layer)
+    device: str = "auto"
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _power_of_two_groups(self) -> "AttackParams":
+        # Deployed group-wise formats (GPTQ, AWQ, bitsandbytes) use power-of-two groups.
+        if self.group_size & (self.group_size - 1):
+            raise ValueError(f"attack.group_size must be a power of two, got {self.group_size}")
+        if len(set(self.quantize)) != len(self.quantize):
+            raise ValueError(f"attack.quantize lists a format twice: {self.quantize}")
+        return self

@@ -1,10 +1,12 @@
 import torch
 
-from atu_pipeline.core.atu import OptimSpec, align, choose_round
+from atu_pipeline.core.atu import OptimSpec, align
 from atu_pipeline.core.head import EmbeddingHead, HeadConfig
 from atu_pipeline.core.llm import set_trainable
 from atu_pipeline.core.lm_data import lm_examples
 from atu_pipeline.core.loops import finetune_lm, make_optimizer, supervised_logits, unlearn_steps
+from atu_pipeline.core.rounds import choose_round, run_rounds
+from atu_pipeline.core.schedule import build_rounds
 from atu_pipeline.core.windows import TokenizedCorpus, WindowSet
 
 
@@ -79,25 +81,36 @@ def test_keep_rule_picks_lowest_forget_that_keeps_neighbors():
 
 
 def test_a_resumed_run_that_already_stopped_early_runs_no_more_rounds():
-    from atu_pipeline.core.atu import run_rounds
-    from atu_pipeline.core.schedule import build_rounds
-
     history = [{"round": 1, "tau": 0.5, "forget/all": 5.0, "neighbor/all": 80.0}]
-    result = run_rounds(
-        None,
-        None,
-        None,
-        None,
-        None,
-        build_rounds([0.5, 0.3], 1, 1),
-        1,
-        None,
-        None,
-        None,
-        None,
-        evaluate=None,
-        after_round=None,
-        history=history,
-        early_stop_forget=10.0,
-    )
+
+    def never(*_args):
+        raise AssertionError("no round may run")
+
+    result = run_rounds(build_rounds([0.5, 0.3], 1, 1), never, never, never, history, 10.0)
     assert result.stopped_early and result.history == history
+
+
+def test_rounds_run_in_order_evaluate_after_each_and_stop_early():
+    calls = []
+
+    def train(round_):
+        calls.append(("train", round_.index))
+        return {"loss": float(round_.index)}
+
+    scores = iter([50.0, 8.0, 1.0])
+
+    def evaluate():
+        calls.append(("evaluate",))
+        return {"forget/all": next(scores), "neighbor/all": 90.0}
+
+    saved = []
+    result = run_rounds(
+        build_rounds([0.3, 0.2, 0.1], 1, 0), train, evaluate,
+        lambda round_, rows: saved.append((round_.index, len(rows))), None, 10.0,
+    )  # fmt: skip
+    assert calls == [("train", 1), ("evaluate",), ("train", 2), ("evaluate",)]
+    assert saved == [(1, 1), (2, 2)]
+    assert result.stopped_early
+    assert result.history[1] == {
+        "round": 2, "tau": 0.2, "loss": 2.0, "forget/all": 8.0, "neighbor/all": 90.0
+    }  # fmt: skip

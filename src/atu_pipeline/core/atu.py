@@ -1,4 +1,4 @@
-"""Align-then-Unlearn rounds: unlearn the LLM against a frozen head, re-align the head, evaluate."""
+"""Align-then-Unlearn: alignment stages, concept similarities and one ATU round."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +15,7 @@ from atu_pipeline.core.loops import (
     unlearn_steps,
 )
 from atu_pipeline.core.losses import concept_similarity
+from atu_pipeline.core.rounds import means
 from atu_pipeline.core.schedule import Round
 from atu_pipeline.core.windows import TokenizedCorpus, WindowSet
 
@@ -83,38 +84,24 @@ def concept_similarities(
     return torch.cat(values)
 
 
-@dataclass
-class RoundsResult:
-    history: list[dict]  # one row per round: round, tau, evaluation metrics, mean losses
-    stopped_early: bool
-
-
-def run_rounds(
+def atu_round_trainer(
     model: nn.Module,
     head: EmbeddingHead,
     align_windows: WindowSet,
     forget_corpus: TokenizedCorpus,
     concept: torch.Tensor,
-    rounds: list[Round],
     layer: int,
     llm_optimizer: torch.optim.Optimizer,
     head_optim: OptimSpec,
     llm_optim: OptimSpec,
     generator: torch.Generator,
-    evaluate: Callable[[], dict[str, float]],
-    after_round: Callable[[Round, list[dict]], None],
-    history: list[dict] | None = None,
-    early_stop_forget: float | None = None,
     on_step: Callable[[str, int, dict[str, float]], None] | None = None,
-) -> RoundsResult:
-    """Run the rounds not yet in `history` (a resumed run passes the checkpoint's history)."""
-    history = list(history or [])
-    if history and _reached(history[-1], early_stop_forget):
-        return RoundsResult(history, stopped_early=True)  # a finished run, resumed: nothing to do
-    done = {row["round"] for row in history}
-    for round_ in rounds:
-        if round_.index in done:
-            continue
+) -> Callable[[Round], dict[str, float]]:
+    """One ATU round for `run_rounds`: unlearn the LLM against the frozen head at the round's τ,
+    then re-align the head to the changed LLM. Returns the mean unlearning losses and the last
+    alignment step's."""
+
+    def train_round(round_: Round) -> dict[str, float]:
         unlearned = unlearn_steps(
             model,
             head,
@@ -139,41 +126,10 @@ def run_rounds(
             generator,
             _tagged(on_step, f"round_{round_.index}/align"),
         )
-        row = {"round": round_.index, "tau": round_.tau, **_means(unlearned), **_last(realigned)}
-        row.update(evaluate())
-        history.append(row)
-        after_round(round_, history)
-        if _reached(row, early_stop_forget):
-            return RoundsResult(history, stopped_early=True)
-    return RoundsResult(history, stopped_early=False)
+        return {**means(unlearned), **(realigned[-1] if realigned else {})}
 
-
-def _reached(row: dict, early_stop_forget: float | None) -> bool:
-    return early_stop_forget is not None and row.get("forget/all", 100.0) <= early_stop_forget
+    return train_round
 
 
 def _tagged(on_step, tag: str):
     return (lambda step, record: on_step(tag, step, record)) if on_step else None
-
-
-def _means(records: list[dict[str, float]]) -> dict[str, float]:
-    keys = records[0].keys() if records else []
-    return {key: sum(r[key] for r in records) / len(records) for key in keys}
-
-
-def _last(records: list[dict[str, float]]) -> dict[str, float]:
-    return dict(records[-1]) if records else {}
-
-
-def choose_round(
-    history: list[dict], baseline: dict[str, float], rule: str, neighbor_floor: float
-) -> int:
-    """Index of the round to keep: the last one, or the lowest forget score among the rounds
-    whose neighbor score keeps at least `neighbor_floor` of the baseline's (0 = none qualifies)."""
-    if rule == "last":
-        return history[-1]["round"]
-    floor = neighbor_floor * baseline["neighbor/all"]
-    eligible = [row for row in history if row["neighbor/all"] >= floor]
-    if not eligible:
-        return 0
-    return min(eligible, key=lambda row: (row["forget/all"], -row["neighbor/all"]))["round"]

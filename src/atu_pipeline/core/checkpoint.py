@@ -48,18 +48,21 @@ def restore_rng(state: dict, generator: torch.Generator) -> None:
 def save_checkpoint(
     path: Path,
     llm_trainable: dict[str, torch.Tensor],
-    head: EmbeddingHead,
+    head: EmbeddingHead | None,
     optimizer: torch.optim.Optimizer,
     generator: torch.Generator,
     progress: dict,
 ) -> Path:
+    """Write a round's state atomically (to `<path>.partial`, then renamed). `head` is None for
+    methods without one (GA, NPO)."""
     partial = path.with_name(path.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     save_file(
         {k: v.contiguous() for k, v in llm_trainable.items()}, partial / "llm_trainable.safetensors"
     )
-    save_head(head, partial)
+    if head is not None:
+        save_head(head, partial)
     torch.save(
         {"optimizer": optimizer.state_dict(), "rng": rng_state(generator)}, partial / "state.pt"
     )
@@ -73,11 +76,24 @@ def load_checkpoint(path: Path) -> dict:
     state = torch.load(path / "state.pt", weights_only=False)  # our own file, written above
     return {
         "llm_trainable": load_file(path / "llm_trainable.safetensors"),
-        "head": load_head(path),
+        "head": load_head(path) if (path / "head.json").is_file() else None,
         "optimizer": state["optimizer"],
         "rng": state["rng"],
         "progress": json.loads((path / "progress.json").read_text()),
     }
+
+
+def load_trainable(path: Path) -> dict[str, torch.Tensor]:
+    """A round's trainable weights alone (all the keep rule needs from an older round)."""
+    return load_file(path / "llm_trainable.safetensors")
+
+
+def drop_resume_state(root: Path, keep: Path) -> None:
+    """Delete the optimizer and RNG state of every round but `keep`: only the latest round is
+    resumed from, and the optimizer state is the bulk of a checkpoint (2x the weights, Adam)."""
+    for state in root.glob("round_*/state.pt"):
+        if state.parent != keep:
+            state.unlink()
 
 
 def latest_checkpoint(root: Path) -> Path | None:

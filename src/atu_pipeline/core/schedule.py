@@ -1,4 +1,4 @@
-"""The τ schedule: a falling margin, one unlearning round per value."""
+"""Round schedules: ATU's falling τ margin, or plain stages for the token-level baselines."""
 
 from dataclasses import dataclass
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Round:
     index: int  # 1-based
-    tau: float
+    tau: float | None  # None for methods without a margin (GA, NPO)
     unlearn_steps: int
     realign_steps: int
 
@@ -19,3 +19,18 @@ def build_rounds(taus: list[float], unlearn_steps: int, realign_steps: int) -> l
     if bad:
         raise ValueError(f"τ must lie in (-1, 1): cosine similarities cannot cross {bad}")
     return [Round(i + 1, tau, unlearn_steps, realign_steps) for i, tau in enumerate(taus)]
+
+
+def build_stages(rounds: int, unlearn_steps: int) -> list[Round]:
+    """`rounds` equal stages of unlearning steps, each followed by an evaluation."""
+    if rounds < 1:
+        raise ValueError(f"at least one round is needed, got {rounds}")
+    return [Round(i + 1, None, unlearn_steps, 0) for i in range(rounds)]
+
+
+def tau_schedule(start: float, floor: float, rounds: int) -> list[float]:
+    """`rounds` values falling evenly from `start` to `floor` (a sweep's τ floor), rounded."""
+    if rounds == 1:
+        return [floor]
+    step = (floor - start) / (rounds - 1)
+    return [round(start + i * step, 6) for i in range(rounds)]

@@ -6,11 +6,12 @@ nodes); see pipeline_registry.py.
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import plot_unlearning, summarize_unlearning, unlearn_rounds
+from .nodes import plot_rounds, plot_similarities, summarize_unlearning, unlearn_rounds
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline(
+def create_pipeline(settings: str = "params:atu", plots: bool = True, **kwargs) -> Pipeline:
+    """`settings`: where the AtuParams come from (a sweep point passes its own, without plots)."""
+    rounds = Pipeline(
         [
             Node(
                 unlearn_rounds,
@@ -22,7 +23,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "target_embedding",
                     "probes",
                     "model_cache",
-                    "params:atu",
+                    settings,
                     "params:eval",
                 ],
                 ["unlearned_llm", "round_scores", "unlearn_metrics", "concept_similarities"],
@@ -31,11 +32,18 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 summarize_unlearning, "round_scores", "unlearn_summary", name="summarize_unlearning"
             ),
+        ]
+    )
+    if not plots:
+        return rounds
+    return rounds + Pipeline(
+        [
+            Node(plot_rounds, "round_scores", "rounds_plot", name="plot_rounds"),
             Node(
-                plot_unlearning,
-                ["round_scores", "concept_similarities"],
-                ["rounds_plot", "similarity_plot"],
-                name="plot_unlearning",
+                plot_similarities,
+                "concept_similarities",
+                "similarity_plot",
+                name="plot_similarities",
             ),
         ]
     )

@@ -1,0 +1,133 @@
+"""Compare a sweep's runs: a ranked table, the trade-off plots, forget per round per method."""
+
+import pandas as pd
+
+from atu_pipeline.params import CompareParams
+from atu_pipeline.reporting import markdown_table
+
+LABELS = ["namespace", "method", "tau", "layer", "lr", "rounds"]
+LOWER_IS_BETTER = {"utility/perplexity"}
+COLORS = {"atu": "tab:blue", "ga": "tab:red", "npo": "tab:orange"}
+
+
+def collect_sweep(
+    original_utility: dict[str, float], *point_results: dict
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every point's rounds (one row per point and round) and its kept round (one row per point,
+    ranked; `original` is the model before unlearning)."""
+    rounds = pd.DataFrame(
+        [
+            {**{k: result[k] for k in LABELS}, **row}
+            for result in point_results
+            for row in result["rounds"]
+        ]
+    )
+    ranking = pd.DataFrame([_kept_row(result) for result in point_results])
+    before = rounds[rounds["round"] == 0].iloc[0]
+    original = {"namespace": "original", "method": "original", "kept_round": 0}
+    original |= {"forget": before["forget/all"], "neighbor": before["neighbor/all"]}
+    ranking = pd.concat([ranking, pd.DataFrame([original | original_utility])], ignore_index=True)
+    return rounds, _ranked(ranking, before["forget/all"], before["neighbor/all"])
+
+
+def _kept_row(result: dict) -> dict:
+    kept = next(row for row in result["rounds"] if row["kept"])
+    last = result["rounds"][-1]
+    return {
+        **{k: result[k] for k in LABELS},
+        "kept_round": kept["round"],
+        "forget": kept["forget/all"],
+        "neighbor": kept["neighbor/all"],
+        "last_forget": last["forget/all"],
+        "last_neighbor": last["neighbor/all"],
+        **result["utility"],
+        "mlflow_run_id": result.get("mlflow_run_id"),
+    }
+
+
+def _ranked(table: pd.DataFrame, forget_before: float, neighbor_before: float) -> pd.DataFrame:
+    """Ratios to the model before unlearning, the forget-neighbor Pareto front, and the rank:
+    by neighbor kept minus forget left (both as ratios), best first."""
+    table = table.copy()
+    table["forget_ratio"] = table["forget"] / forget_before if forget_before else float("nan")
+    table["neighbor_ratio"] = (
+        table["neighbor"] / neighbor_before if neighbor_before else float("nan")
+    )
+    table["pareto"] = pareto_front(table["forget"], -table["neighbor"])
+    table["score"] = table["neighbor_ratio"] - table["forget_ratio"]
+    table = table.sort_values("score", ascending=False, ignore_index=True)
+    table.insert(0, "rank", range(1, len(table) + 1))
+    return table
+
+
+def pareto_front(cost_a: pd.Series, cost_b: pd.Series) -> list[bool]:
+    """True where no other row is at least as low on both costs and lower on one."""
+    points = list(zip(cost_a, cost_b, strict=True))
+    return [
+        not any(
+            (a2 <= a and b2 <= b) and (a2 < a or b2 < b)
+            for j, (a2, b2) in enumerate(points)
+            if j != i
+        )
+        for i, (a, b) in enumerate(points)
+    ]
+
+
+def ranking_report(ranking: pd.DataFrame, compare: CompareParams) -> str:
+    """The ranking as a markdown table (for docs and the MLflow run)."""
+    columns = ["rank", *LABELS[1:], "kept_round", "forget", "forget_ratio", "neighbor"]
+    columns += ["neighbor_ratio", "pareto"]
+    if compare.utility_metric in ranking:
+        columns.append(compare.utility_metric)
+    shown = ranking[columns].astype(object).where(ranking[columns].notna(), None)
+    for column in ("layer", "kept_round"):
+        shown[column] = [None if v is None else int(v) for v in shown[column]]
+    return "# Sweep ranking\n\n" + markdown_table(shown)
+
+
+def plot_comparison(ranking: pd.DataFrame, sweep_rounds: pd.DataFrame, compare: CompareParams):
+    """Forget vs neighbor and forget vs utility (a marker per run at its kept round, the Pareto
+    front drawn), and forget per round for every run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metric = compare.utility_metric
+    sign = 1.0 if metric in LOWER_IS_BETTER else -1.0
+    figures = []
+    for x, x_cost, xlabel in (
+        ("neighbor", -ranking["neighbor"], "neighbor ROUGE-L recall x100 (higher is better)"),
+        (metric, sign * ranking.get(metric, pd.Series(dtype=float)), f"{metric} (kept model)"),
+    ):
+        figure, ax = plt.subplots(figsize=(6.5, 4.5))
+        figures.append(figure)
+        if x not in ranking:
+            ax.set_title(f"{x}: not measured in this sweep")
+            continue
+        _scatter(ax, ranking, x)
+        front = ranking[pareto_front(ranking["forget"], x_cost)].sort_values(x)
+        ax.plot(front[x], front["forget"], "k--", lw=0.8, label="Pareto front")
+        ax.set(xlabel=xlabel, ylabel="forget ROUGE-L recall x100 (lower is better)")
+        ax.legend(fontsize=7)
+    figure, ax = plt.subplots(figsize=(6.5, 4.5))
+    for namespace, rows in sweep_rounds.groupby("namespace", sort=False):
+        method = rows["method"].iloc[0]
+        ax.plot(rows["round"], rows["forget/all"], "o-", ms=3, lw=1, color=COLORS.get(method),
+                alpha=0.8, label=namespace)  # fmt: skip
+    ax.set(xlabel="round (0 = before unlearning)", ylabel="forget ROUGE-L recall x100")
+    ax.legend(fontsize=6, ncol=2)
+    figures.append(figure)
+    return tuple(figures)
+
+
+def _scatter(ax, ranking: pd.DataFrame, x: str) -> None:
+    for _, row in ranking.iterrows():
+        marker = "*" if row["method"] == "original" else "o"
+        ax.scatter(row[x], row["forget"], marker=marker, s=80 if marker == "*" else 30,
+                   color=COLORS.get(row["method"], "black"))  # fmt: skip
+        ax.annotate(row["namespace"], (row[x], row["forget"]), fontsize=6, alpha=0.7)
+    for method, color in {**COLORS, "original": "black"}.items():
+        if (ranking["method"] == method).any():
+            ax.scatter([], [], color=color, marker="*" if method == "original" else "o",
+                       label=method)  # fmt: skip

@@ -1,0 +1,51 @@
+"""MLflow runs of their own for the points of a sweep, nested under the session's run.
+
+kedro-mlflow gives a whole `kedro run` one MLflow run. The compare view needs one run per grid
+point, so each point is logged through the client API (not the fluent `start_run`, which would
+fight kedro-mlflow over the active run) as a child run with its own parameters and metrics.
+"""
+
+import logging
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 100  # parameters per log_batch call (MLflow's limit; metrics allow 1000)
+
+
+def log_child_run(
+    name: str,
+    params: dict[str, object],
+    histories: dict[str, list[tuple[float, int]]],
+    tags: dict[str, str],
+) -> str | None:
+    """A finished child run of the active run: params, metric histories ((value, step) pairs),
+    tags. Returns its id; None (with a warning) when no MLflow run is active."""
+    import time
+
+    import mlflow
+    from mlflow.entities import Metric, Param
+
+    parent = mlflow.active_run()
+    if parent is None:
+        log.warning("no active MLflow run: point %s is not logged to MLflow", name)
+        return None
+    client = mlflow.MlflowClient()
+    run = client.create_run(
+        parent.info.experiment_id,
+        run_name=name,
+        tags={"mlflow.parentRunId": parent.info.run_id, **tags},
+    )
+    run_id = run.info.run_id
+    now = int(time.time() * 1000)
+    entries = [Param(k, str(v)[:250]) for k, v in params.items()]
+    for start in range(0, len(entries), MAX_BATCH):
+        client.log_batch(run_id, params=entries[start : start + MAX_BATCH])
+    metrics = [
+        Metric(key, float(value), now, int(step))
+        for key, history in histories.items()
+        for value, step in history
+    ]
+    for start in range(0, len(metrics), 10 * MAX_BATCH):
+        client.log_batch(run_id, metrics=metrics[start : start + 10 * MAX_BATCH])
+    client.set_terminated(run_id)
+    return run_id
