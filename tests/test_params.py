@@ -6,11 +6,29 @@ import pytest
 from kedro.config import OmegaConfigLoader
 from pydantic import ValidationError
 
-from atu_pipeline.params import AtuParams, EmbedParams, EvalParams, InjectParams
+from atu_pipeline.params import (
+    AtuParams,
+    BaselineParams,
+    CompareParams,
+    EmbedParams,
+    EvalParams,
+    InjectParams,
+    SweepParams,
+)
+from atu_pipeline.pipelines.sweep.grid import points
 from atu_pipeline.settings import CONFIG_LOADER_ARGS
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-GROUPS = {"atu": AtuParams, "inject": InjectParams, "embed": EmbedParams, "eval": EvalParams}
+GROUPS = {
+    "atu": AtuParams,
+    "inject": InjectParams,
+    "embed": EmbedParams,
+    "eval": EvalParams,
+    "ga": BaselineParams,
+    "npo": BaselineParams,
+    "sweep": SweepParams,
+    "compare": CompareParams,
+}
 
 
 @pytest.mark.parametrize("env", ["local", "test", "paper"])
@@ -22,6 +40,18 @@ def test_every_environment_validates(env):
     )["parameters"]
     for name, model in GROUPS.items():
         model(**params[name])
+    assert points(SweepParams(**params["sweep"]))
+
+
+def test_sweep_namespaces_name_their_coordinates_without_dots():
+    grid = SweepParams(rounds=2, tau_floors=[0.05, -0.1], layers=[5], ga_lrs=[1e-5], npo_lrs=[2e-6])
+    names = [p.namespace for p in points(grid)]
+    assert names == ["atu_tau0p05_layer5", "atu_taum0p1_layer5", "ga_lr1em05", "npo_lr2em06"]
+
+
+def test_a_half_defined_atu_grid_is_refused():
+    with pytest.raises(ValidationError, match="both be set or both empty"):
+        SweepParams(tau_floors=[0.0])
 
 
 def test_alignment_has_no_sequence_length_knob():

@@ -19,7 +19,7 @@ def collect_sweep(
         [
             {**{k: result[k] for k in LABELS}, **row}
             for result in point_results
-            for row in result["rounds"]
+            for row in result["history"]
         ]
     )
     ranking = pd.DataFrame([_kept_row(result) for result in point_results])
@@ -31,8 +31,8 @@ def collect_sweep(
 
 
 def _kept_row(result: dict) -> dict:
-    kept = next(row for row in result["rounds"] if row["kept"])
-    last = result["rounds"][-1]
+    kept = next(row for row in result["history"] if row["kept"])
+    last = result["history"][-1]
     return {
         **{k: result[k] for k in LABELS},
         "kept_round": kept["round"],

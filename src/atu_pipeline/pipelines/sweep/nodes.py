@@ -47,20 +47,20 @@ def point_recorder(point: Point):
     def record_point(
         round_scores: pd.DataFrame, utility: dict[str, float], settings: Params, sweep: SweepParams
     ) -> dict:
-        rounds = round_scores[ROUND_COLUMNS].astype(object).where(round_scores.notna(), None)
+        history = round_scores[ROUND_COLUMNS].astype(object).where(round_scores.notna(), None)
         result = {
             "namespace": point.namespace,
             **point.labels(),
             "kept_round": int(round_scores.loc[round_scores["kept"], "round"].iloc[0]),
-            "rounds": rounds.to_dict("records"),
+            "history": history.to_dict("records"),  # one row per round
             "utility": utility,
         }
         histories = {
-            key: [(row[key], row["round"]) for row in result["rounds"] if row[key] is not None]
+            key: [(row[key], row["round"]) for row in result["history"] if row[key] is not None]
             for key in ("forget/all", "neighbor/all")
         }
         histories |= {f"kept/{key}": [(value, 0)] for key, value in utility.items()}
-        kept = next(row for row in result["rounds"] if row["kept"])
+        kept = next(row for row in result["history"] if row["kept"])
         histories |= {f"kept/{key}": [(kept[key], 0)] for key in ("forget/all", "neighbor/all")}
         params = {k: v for k, v in point.labels().items() if v is not None}
         params |= flatten("settings", settings) | {"sweep": sweep.name}

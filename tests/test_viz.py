@@ -1,0 +1,24 @@
+"""CI's check that the whole graph renders: `kedro viz build`, headless, as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def test_kedro_viz_build_renders_every_pipeline_with_the_sweep_grid():
+    kedro = Path(sys.executable).with_name("kedro")
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [str(kedro), "viz", "build"], cwd=PROJECT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    api = PROJECT / "build/api/pipelines"
+    for name in ("unlearn", "baseline_ga", "baseline_npo", "sweep", "compare", "evaluate"):
+        assert (api / name).is_file(), name
+    sweep = json.loads((api / "sweep").read_text())
+    groups = {n["name"] for n in sweep["nodes"] if n.get("type") == "modularPipeline"}
+    assert {"sweep.atu_tau0_layer10", "sweep.ga_lr1em05"} <= groups  # conf/base's grid
