@@ -10,6 +10,7 @@ from kedro.pipeline import Pipeline
 
 from atu_pipeline.pipelines import (
     align,
+    attack,
     baselines,
     compare,
     embed,
@@ -46,5 +47,6 @@ def register_pipelines() -> dict[str, Pipeline]:
         "sweep": sweep_upstream + sweep.create_pipeline(points) + comparing,
         "compare": comparing,
         "evaluate": ingesting + evaluate.create_pipeline(),
+        "attack": ingesting + prepare_model + attack.create_pipeline(),
         "__default__": unlearning,
     }
