@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from atu_pipeline import reporting
 
@@ -207,13 +208,20 @@ def logit_lens_markdown(lens: pd.DataFrame, hook_layer: int | None) -> str:
         label = f"{layer} (hook)" if layer == hook_layer else str(layer)
         rows.append([label, _cell(o.median_rank, 0), _cell(u.median_rank, 0), _cell(o.mean_prob, 2),
                      _cell(u.mean_prob, 2), _cell(o.top10), _cell(u.top10)])  # fmt: skip
-    top10 = by_layer["top10"].unstack("layer")
-    best, last = top10.loc["unlearned"].idxmax(), layers[-1]
+    rank = by_layer["median_rank"].unstack("layer")  # (model, layer)
+    best = {model: rank.loc[model].idxmin() for model in MODELS}
+    last = layers[-1]
+
+    def where(model: str) -> str:
+        return (f"median rank {rank.at[model, best[model]]:.0f} at its best layer ({best[model]}), "
+                f"{rank.at[model, last]:.0f} at the output, top-10 share at the output "
+                f"{by_layer.at[(model, last), 'top10']:.0f} %")  # fmt: skip
+
     summary = (
-        f"{int(by_layer['n'].iloc[0])} forget probes. Unlearned model: the gold first token is in "
-        f"the top 10 for {top10.at['unlearned', best]:.0f} % of probes at its best layer ({best}) "
-        f"and {top10.at['unlearned', last]:.0f} % at the output (original: "
-        f"{top10.at['original', best]:.0f} % and {top10.at['original', last]:.0f} %)."
+        f"{int(by_layer['n'].iloc[0])} forget probes, gold = the answer's first token. Original: "
+        f"{where('original')}. Unlearned: {where('unlearned')}. A gold token that ranks far "
+        f"better in a middle layer than at the output suggests the knowledge is still computed "
+        f"there and suppressed above it."
     )
     header = ["layer", "median rank original", "median rank unlearned", "mean p % original",
               "mean p % unlearned", "top-10 % original", "top-10 % unlearned"]  # fmt: skip
@@ -272,6 +280,7 @@ def plot_relearning(relearning: dict) -> Figure:
             ax.plot(steps, [_value(p["scores"], metric) for p in curve], style, label=model)
         ax.set(title=titles[metric], xlabel="relearning step", ylabel="ROUGE-L recall x100",
                ylim=(0, 100))  # fmt: skip
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
     return fig
 
@@ -289,6 +298,7 @@ def plot_logit_lens(lens: pd.DataFrame, hook_layer: int | None) -> Figure:
         if hook_layer is not None:
             ax.axvline(hook_layer, color="grey", ls=":", label=f"hook layer {hook_layer}")
         ax.set(xlabel="layer", ylabel=ylabel, yscale="log" if metric == "median_rank" else "linear")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
     fig.suptitle("logit lens on the forget probes")
     return fig
