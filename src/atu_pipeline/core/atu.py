@@ -15,7 +15,7 @@ from atu_pipeline.core.loops import (
     unlearn_steps,
 )
 from atu_pipeline.core.losses import concept_similarity
-from atu_pipeline.core.rounds import means
+from atu_pipeline.core.rounds import means, tagged
 from atu_pipeline.core.schedule import Round
 from atu_pipeline.core.windows import TokenizedCorpus, WindowSet
 
@@ -114,7 +114,7 @@ def atu_round_trainer(
             llm_optim.batch_size,
             llm_optim.grad_clip,
             generator,
-            _tagged(on_step, f"round_{round_.index}/unlearn"),
+            tagged(on_step, f"round_{round_.index}/unlearn"),
         )
         realigned = align(
             model,
@@ -124,12 +124,8 @@ def atu_round_trainer(
             round_.realign_steps,
             head_optim,
             generator,
-            _tagged(on_step, f"round_{round_.index}/align"),
+            tagged(on_step, f"round_{round_.index}/align"),
         )
         return {**means(unlearned), **(realigned[-1] if realigned else {})}
 
     return train_round
-
-
-def _tagged(on_step, tag: str):
-    return (lambda step, record: on_step(tag, step, record)) if on_step else None

@@ -27,6 +27,14 @@ def make_optimizer(params, name: str, lr: float, weight_decay: float) -> torch.o
     return OPTIMIZERS[name](trainable, lr=lr, weight_decay=weight_decay)
 
 
+def update(loss: torch.Tensor, optimizer: torch.optim.Optimizer, params, grad_clip: float) -> None:
+    """One optimizer step on `loss`, the gradient of `params` clipped to norm `grad_clip`."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(params, grad_clip)
+    optimizer.step()
+
+
 def sample_rows(n: int, batch_size: int, generator: torch.Generator) -> torch.Tensor:
     return torch.randint(0, n, (min(batch_size, n),), generator=generator)
 
@@ -83,10 +91,7 @@ def train_head(
             loss = alignment_loss(
                 predicted, target[:, :length].to(device), valid[:, :length].to(device)
             )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(head.parameters(), grad_clip)
-        optimizer.step()
+        update(loss, optimizer, head.parameters(), grad_clip)
         record = {"align_loss": loss.item(), "align_cos": 1.0 - loss.item()}
         history.append(record)
         if on_step:
@@ -123,10 +128,7 @@ def unlearn_steps(
         with autocast(device):
             predicted = head(hidden_states_at(model, ids, mask, layer))
             loss = unlearning_hinge_loss(predicted, concept, mask, tau)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(trainable, grad_clip)
-        optimizer.step()
+        update(loss, optimizer, trainable, grad_clip)
         with torch.no_grad():
             similarity = concept_similarity(predicted.float(), concept)[mask.bool()]
         record = {
@@ -182,10 +184,7 @@ def finetune_lm(
                     model, ids.to(device), mask.to(device), gold.to(device)
                 )
             loss = F.cross_entropy(logits.float(), gold)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], grad_clip)
-            optimizer.step()
+            update(loss, optimizer, [p for p in model.parameters() if p.requires_grad], grad_clip)
             record = {"lm_loss": loss.item()}
             history.append(record)
             if on_step:

@@ -63,3 +63,8 @@ def choose_round(
 def means(records: list[dict[str, float]]) -> dict[str, float]:
     keys = records[0].keys() if records else []
     return {key: sum(r[key] for r in records) / len(records) for key in keys}
+
+
+def tagged(on_step, tag: str):
+    """A loop's `on_step(step, record)` that reports to `on_step(tag, step, record)`, or None."""
+    return (lambda step, record: on_step(tag, step, record)) if on_step else None

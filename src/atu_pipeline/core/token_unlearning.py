@@ -13,8 +13,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from atu_pipeline.core.loops import OnStep, autocast, sample_rows, supervised_logits, trim
-from atu_pipeline.core.rounds import means
+from atu_pipeline.core.loops import (
+    OnStep,
+    autocast,
+    sample_rows,
+    supervised_logits,
+    trim,
+    update,
+)
+from atu_pipeline.core.rounds import means, tagged
 from atu_pipeline.core.schedule import Round
 from atu_pipeline.core.windows import TokenizedCorpus
 
@@ -93,10 +100,7 @@ def token_unlearn_steps(
             loss = ga_loss(nll, tokens)
         else:
             loss = npo_loss(nll, reference_nll[rows].to(device), beta)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(trainable, grad_clip)
-        optimizer.step()
+        update(loss, optimizer, trainable, grad_clip)
         record = {
             "unlearn_loss": loss.item(),
             "forget_nll": (nll.sum() / tokens.sum()).item(),  # per token, before this update
@@ -123,7 +127,6 @@ def token_round_trainer(
     """One GA / NPO round for `run_rounds`: its steps, then their mean losses."""
 
     def train_round(round_: Round) -> dict[str, float]:
-        tag = f"round_{round_.index}/unlearn"
         history = token_unlearn_steps(
             model,
             corpus,
@@ -135,7 +138,7 @@ def token_round_trainer(
             generator,
             reference_nll,
             beta,
-            (lambda step, record: on_step(tag, step, record)) if on_step else None,
+            tagged(on_step, f"round_{round_.index}/unlearn"),
         )
         return means(history)
 
