@@ -39,10 +39,11 @@ class ProjectHooks:
         --params included) to the registry before it builds the pipelines."""
         from kedro.framework.project import pipelines
 
+        from atu_pipeline import pipeline_registry
         from atu_pipeline.pipelines.sweep import grid
 
         if grid.configure(context.config_loader["parameters"].get("sweep")):
-            pipelines.configure(pipelines._pipelines_module)  # rebuild with the new grid
+            pipelines.configure(pipeline_registry.__name__)  # rebuild with the new grid
 
     @hook_impl
     def after_catalog_created(self, catalog):
