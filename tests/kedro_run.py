@@ -17,8 +17,21 @@ def run(pipeline: str, root: Path, namespaces: list[str] | None = None, **params
         "mlflow_artifacts": str(root / "mlruns"),
         **params,
     }
-    with KedroSession.create(PROJECT, env="test", runtime_params=runtime) as session:
-        return session.run(pipeline_names=[pipeline], namespaces=namespaces)
+    try:
+        with KedroSession.create(PROJECT, env="test", runtime_params=runtime) as session:
+            return session.run(pipeline_names=[pipeline], namespaces=namespaces)
+    finally:
+        _close_mlflow_runs()
+
+
+def _close_mlflow_runs() -> None:
+    """kedro-mlflow re-enters its run before every node, and with mlflow 3 each re-entry stacks
+    another handle; it ends only one. A CLI run exits with the process, but a second session in
+    the same process would log into the first one's run. Close them all."""
+    import mlflow
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
 
 
 def mlflow_runs(root: Path) -> pd.DataFrame:
