@@ -23,6 +23,19 @@ def test_baseline_runs_and_writes_under_its_namespace(tmp_path, method):
     assert sorted(p.name for p in checkpoints) == ["round_01", "round_02"]
 
 
+def test_changing_the_keep_rule_reuses_the_checkpoints(tmp_path):
+    run("baseline_ga", tmp_path)
+    checkpoints = tmp_path / "data/06_models/cache"
+    trained = {p: p.stat().st_mtime_ns for p in checkpoints.glob("ga-*/round_*/*")}
+    run("baseline_ga", tmp_path, ga={"keep": "best_tradeoff", "neighbor_floor": 1.0})
+    assert {p: p.stat().st_mtime_ns for p in checkpoints.glob("ga-*/round_*/*")} == trained
+    scores = pd.read_csv(tmp_path / "data/08_reporting/ga/round_scores.csv")
+    rounds = scores[scores["round"] > 0]
+    eligible = rounds[rounds["neighbor/all"] >= scores.loc[0, "neighbor/all"]]
+    best = eligible[eligible["forget/all"] == eligible["forget/all"].min()]
+    assert scores.loc[scores["kept"], "round"].item() in (set(best["round"]) or {0})
+
+
 def test_sweep_logs_one_child_run_per_point_and_compares_them(tmp_path):
     run("sweep", tmp_path)
     runs = mlflow_runs(tmp_path)
@@ -38,6 +51,9 @@ def test_sweep_logs_one_child_run_per_point_and_compares_them(tmp_path):
     assert "metrics.kept/forget/all" in atu.index and "metrics.kept/utility/mmlu" in atu.index
 
     out = tmp_path / "data/08_reporting/sweep"
+    assert not list(out.parent.glob("sweep.*")), "a point's report landed outside sweep/"
+    for name in names:
+        assert (out / name / "unlearn_summary.txt").read_text().startswith("summary: forget ")
     ranking = pd.read_csv(out / "ranking.csv")
     assert set(ranking["namespace"]) == names | {"original"}
     assert ranking["rank"].tolist() == list(range(1, 6))

@@ -4,7 +4,7 @@ Kedro builds and validates these before any node runs (kedro >= 1.3), so a typo 
 out-of-range value stops the run up front. `extra="forbid"`: a knob nothing reads is an error.
 """
 
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -118,6 +118,14 @@ class RoundsParams(Params):
     gradient_checkpointing: bool = False
     device: str = "auto"
     seed: int = 0
+
+    #: choices made after training, from the saved per-round scores: changing them re-uses
+    #: a run's checkpoints instead of retraining
+    AFTER_TRAINING: ClassVar[frozenset[str]] = frozenset({"keep", "neighbor_floor"})
+
+    def training_recipe(self) -> dict:
+        """The settings that shape the training trajectory (the checkpoints' cache key)."""
+        return self.model_dump(exclude=set(self.AFTER_TRAINING))
 
 
 class AtuParams(RoundsParams):

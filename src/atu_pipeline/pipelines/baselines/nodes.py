@@ -36,7 +36,7 @@ def baseline_rounds(
     corpus, _ = tokenize_corpus(llm.tokenizer, list(forget_corpus["text"]), train.max_length)
     checkpoints = checkpoint_dir(
         model_cache, baseline.method, subject_llm, forget_corpus, probes, eval_params,
-        baseline=baseline.model_dump(),
+        baseline=baseline.training_recipe(),
     )  # fmt: skip
     torch.manual_seed(baseline.seed + 1)
     generator = torch.Generator().manual_seed(baseline.seed + 1)

@@ -49,7 +49,7 @@ def unlearn_rounds(
     checkpoints = checkpoint_dir(
         model_cache, "atu", subject_llm, forget_corpus, probes, eval_params,
         head=fingerprint(aligned_head.state_dict()), concept=concept[:8].tolist(),
-        atu=atu.model_dump(),
+        atu=atu.training_recipe(),
     )  # fmt: skip
 
     def similarity() -> list[float]:
