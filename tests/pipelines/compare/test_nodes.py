@@ -56,3 +56,11 @@ def test_report_and_plots_render():
     assert report.count("\n| ") == 5 and "utility/perplexity" in report
     figures = plot_comparison(ranking, rounds, CompareParams())
     assert len(figures) == 3
+
+
+def test_runs_on_the_same_spot_share_one_label():
+    twin = _result("atu_b", "atu", [BEFORE, (40.0, 88.0)], 1, {"utility/perplexity": 12.0})
+    rounds, ranking = collect_sweep({"utility/perplexity": 10.0}, *RESULTS, twin)
+    trade_off = plot_comparison(ranking, rounds, CompareParams())[0]
+    labels = [text.get_text() for text in trade_off.axes[0].texts]
+    assert len(labels) == 4 and {"atu_a\natu_b", "atu_b\natu_a"} & set(labels)

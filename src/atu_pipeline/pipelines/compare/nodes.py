@@ -8,6 +8,7 @@ from atu_pipeline.reporting import markdown_table
 LABELS = ["namespace", "method", "tau", "layer", "lr", "rounds"]
 LOWER_IS_BETTER = {"utility/perplexity"}
 COLORS = {"atu": "tab:blue", "ga": "tab:red", "npo": "tab:orange"}
+SHADES = {"atu": "Blues", "ga": "Reds", "npo": "Oranges"}
 
 
 def collect_sweep(
@@ -109,13 +110,19 @@ def plot_comparison(ranking: pd.DataFrame, sweep_rounds: pd.DataFrame, compare: 
         front = ranking[pareto_front(ranking["forget"], x_cost)].sort_values(x)
         ax.plot(front[x], front["forget"], "k--", lw=0.8, label="Pareto front")
         ax.set(xlabel=xlabel, ylabel="forget ROUGE-L recall x100 (lower is better)")
+        ax.margins(x=0.2, y=0.1)  # room for the labels
         ax.legend(fontsize=7)
     figure, ax = plt.subplots(figsize=(6.5, 4.5))
-    for namespace, rows in sweep_rounds.groupby("namespace", sort=False):
-        method = rows["method"].iloc[0]
-        ax.plot(rows["round"], rows["forget/all"], "o-", ms=3, lw=1, color=COLORS.get(method),
-                alpha=0.8, label=namespace)  # fmt: skip
+    for method, runs in sweep_rounds.groupby("method", sort=False):
+        # one colour family per method, one shade per run, so that a grid's runs stay apart
+        count = runs["namespace"].nunique()
+        shades = plt.get_cmap(SHADES.get(method, "Greys"))
+        for i, (namespace, rows) in enumerate(runs.groupby("namespace", sort=False)):
+            shade = shades(0.35 + 0.6 * (i + 1) / (count + 1))
+            ax.plot(rows["round"], rows["forget/all"], "o-", ms=3, lw=1, color=shade, alpha=0.9,
+                    label=namespace)  # fmt: skip
     ax.set(xlabel="round (0 = before unlearning)", ylabel="forget ROUGE-L recall x100")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.legend(fontsize=6, ncol=2)
     figures.append(figure)
     return tuple(figures)
@@ -126,7 +133,11 @@ def _scatter(ax, ranking: pd.DataFrame, x: str) -> None:
         marker = "*" if row["method"] == "original" else "o"
         ax.scatter(row[x], row["forget"], marker=marker, s=80 if marker == "*" else 30,
                    color=COLORS.get(row["method"], "black"))  # fmt: skip
-        ax.annotate(row["namespace"], (row[x], row["forget"]), fontsize=6, alpha=0.7)
+    # runs that land on the same spot (τ floors the hinge never reached, say) share one label
+    spots = [ranking[x].round(1), ranking["forget"].round(1)]
+    for (x_value, forget), runs in ranking.groupby(spots, sort=False):
+        ax.annotate("\n".join(runs["namespace"]), (x_value, forget), fontsize=6, alpha=0.7,
+                    xytext=(4, 0), textcoords="offset points", va="center")  # fmt: skip
     for method, color in {**COLORS, "original": "black"}.items():
         if (ranking["method"] == method).any():
             ax.scatter([], [], color=color, marker="*" if method == "original" else "o",
