@@ -16,6 +16,7 @@ from atu_pipeline.params import (
     SweepParams,
 )
 from atu_pipeline.pipelines.sweep.grid import points
+from atu_pipeline.pipelines.sweep.nodes import atu_settings
 from atu_pipeline.settings import CONFIG_LOADER_ARGS
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -40,7 +41,21 @@ def test_every_environment_validates(env):
     )["parameters"]
     for name, model in GROUPS.items():
         model(**params[name])
-    assert points(SweepParams(**params["sweep"]))
+    grid = points(SweepParams(**params["sweep"]))
+    assert grid
+    atu = AtuParams(**params["atu"])
+    for point in grid:
+        if point.method == "atu":
+            atu_settings(point)(atu)  # each ATU point's own settings validate too
+
+
+def test_trainable_blocks_must_lie_below_the_hook_layer():
+    atu = {"align": {"lr": 1e-3}, "unlearn": {"lr": 1e-5}, "taus": [0.5], "layer": 5}
+    AtuParams(**atu, trainable={"first_layer": 4})
+    AtuParams(**atu, trainable={"mode": "all", "first_layer": 9})  # all blocks: no range
+    for trainable in ({"first_layer": 5}, {"first_layer": 0, "last_layer": 5}):
+        with pytest.raises(ValidationError, match=r"below the hook layer atu.layer=5.*0\.\.4"):
+            AtuParams(**atu, trainable=trainable)
 
 
 def test_sweep_namespaces_name_their_coordinates_without_dots():

@@ -145,6 +145,20 @@ class AtuParams(RoundsParams):
             raise ValueError(f"atu.taus must lie in (-1, 1); got {bad}")
         return self
 
+    @model_validator(mode="after")
+    def _trainable_blocks_below_the_hook(self) -> "AtuParams":
+        """Blocks from the hook layer up never run during unlearning, so they cannot train."""
+        if self.trainable.mode == "all":
+            return self
+        first, last = self.trainable.first_layer, self.trainable.last_layer
+        last = self.layer - 1 if last is None else last
+        if not first <= last < self.layer:
+            raise ValueError(
+                f"atu.trainable: blocks {first}..{last} must lie below the hook layer "
+                f"atu.layer={self.layer}, i.e. within the 0-based blocks 0..{self.layer - 1}"
+            )
+        return self
+
 
 class BaselineParams(RoundsParams):
     """A token-level baseline (GA or NPO) on the forget corpus. With `trainable.mode: layers`,
