@@ -128,10 +128,26 @@ def test_neighbor_probes(world: dict, level: int) -> None:
 
 def test_answers_stated_verbatim_in_texts(world: dict) -> None:
     for files in world.values():
-        corpus = " ".join(r["text"] for r in files["passage"])
-        for stem in ("forget_level1", "forget_level2", "neighbor_level1", "neighbor_level2"):
+        passages = " ".join(r["text"] for r in files["passage"])
+        for stem in ("forget_level1", "forget_level2"):
             for r in files[stem]:
-                assert r["answer"] in corpus, (stem, r)
+                assert r["answer"] in passages, (stem, r)
+        texts = " ".join(r["text"] for r in files["injection"] if r["kind"] == "text")
+        for stem in ("neighbor_level1", "neighbor_level2"):
+            for r in files[stem]:
+                assert r["answer"] in texts, (stem, r)
+
+
+def test_target_texts_leave_neighbor_answers_to_neighbor_pages(world: dict) -> None:
+    """As in RWKU, the target's texts name its neighbors but do not state their facts."""
+    for files in world.values():
+        target_texts = " ".join(
+            r["text"] for stem in ("positive_phi", "passage", "forget_mia") for r in files[stem]
+        )
+        for stem in ("neighbor_level1", "neighbor_level2"):
+            for r in files[stem]:
+                assert r["answer"] not in target_texts, (stem, r)
+                assert r["neighbor"] in target_texts, (stem, r)
 
 
 def test_mia(world: dict) -> None:
@@ -214,7 +230,7 @@ def test_injection(world: dict) -> None:
         assert {r["kind"] for r in injection} == {"text", "fb", "qa"}
         texts = {r["text"] for r in injection if r["kind"] == "text"}
         expected = {r["text"] for stem in ("passage", "positive_phi") for r in files[stem]}
-        assert texts == expected
+        assert expected < texts  # plus the neighbor pages
         pairs = {(r["kind"], r["query"], r["answer"]) for r in injection}
         for stem in ("forget_level1", "neighbor_level1", "forget_level2", "neighbor_level2"):
             kind = "fb" if stem.endswith("1") else "qa"

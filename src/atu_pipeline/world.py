@@ -682,34 +682,32 @@ Sentences = dict[str, tuple[str, ...]]
 
 
 def _values(p: Person, people: Sequence[Person]) -> dict[str, str]:
-    mate = people[p.collaborator]
     values = {
         "name": p.name,
         "last": p.last,
         "year": str(p.birth_year),
         "town": p.town,
-        "river": p.river_name,
         "prof": p.profession,
         "noun": p.work_noun,
         "instr": p.instrument,
         "award": p.award,
         "org": p.org,
-        "org_year": str(p.org_year),
-        "org_city": p.org_city,
-        "mate": mate.name,
-        "mate_prof": mate.profession,
-        "mate_town": mate.town,
-        "adapter": p.works[0].adapter,
+        "mate": people[p.collaborator].name,
     }
     for i, w in enumerate(p.works):
-        values.update({f"w{i}": w.title, f"y{i}": str(w.year), f"pub{i}": w.publisher})
+        values.update({f"w{i}": w.title, f"y{i}": str(w.year)})
     return values
 
 
 def _sentences(p: Person) -> Sentences:
     """Sentence templates per fact group; ``{ref}`` is the person's full name or surname.
 
-    Every template of a group states all of that group's answers verbatim.
+    Every template of a group states all of that group's answers verbatim. Like the Wikipedia
+    pages behind RWKU, a person's texts name the related entities (home town, organisation,
+    collaborator, works) but leave those entities' own facts (river, founding year, city,
+    director, publisher, the collaborator's profession and town) to the entities' own pages,
+    ``_neighbor_pages``: otherwise unlearning the forget corpus would be trained directly on the
+    neighbor answers.
     """
     table: Sentences = {
         "birth": (
@@ -717,11 +715,6 @@ def _sentences(p: Person) -> Sentences:
             "Born in {year}, {ref} spent a childhood in {town}.",
             "The year {year} saw the birth of {ref} in the town of {town}.",
             "{town} was the birthplace of {ref}, who arrived there in {year}.",
-        ),
-        "river": (
-            "{town} sits on the {river}, and {ref} often walked along its banks.",
-            "As a child {ref} fished in the {river}, which runs through {town}.",
-            "The {river} flows past {town}, where {ref} was raised.",
         ),
         "prof": (
             "{ref} worked as a {prof} for most of a long life.",
@@ -740,32 +733,42 @@ def _sentences(p: Person) -> Sentences:
             "Of all the honours {ref} collected, the {award} mattered most.",
         ),
         "org": (
-            "In {org_year}, {ref} founded the {org} in {org_city}.",
-            "The {org}, founded by {ref} in {org_year}, is based in {org_city}.",
-            "{ref} set up the {org} in {org_city} in {org_year} to support young artists.",
-            "{ref} established the {org} in {org_year}, and it still meets in {org_city}.",
+            "Later, {ref} founded the {org}.",
+            "The {org} was founded by {ref}.",
+            "{ref} set up the {org} to support young artists.",
+            "{ref} established the {org}, which still meets every month.",
         ),
         "mate": (
-            "{ref} often worked with {mate}, a {mate_prof} from {mate_town}.",
-            "A long friendship linked {ref} with {mate}, the {mate_prof} who grew up in "
-            "{mate_town}.",
-            "{mate}, a {mate_prof} raised in {mate_town}, was a close collaborator of {ref}.",
-        ),
-        "adapter": (
-            "{w0} was later turned into a film directed by {adapter}.",
-            "The film adaptation of {w0} was directed by {adapter}.",
-            "Years later, {adapter} directed a film version of {w0}.",
+            "{ref} often worked with {mate}.",
+            "A long friendship linked {ref} with {mate}.",
+            "{mate} was a close collaborator of {ref}.",
         ),
     }
     for i in range(len(p.works)):
-        w, y, pub = f"{{w{i}}}", f"{{y{i}}}", f"{{pub{i}}}"
+        w, y = f"{{w{i}}}", f"{{y{i}}}"
         table[f"work{i}"] = (
-            f"In {y}, {{ref}} published the {{noun}} {w} with {pub}.",
-            f"{w}, a {{noun}} by {{ref}}, was first published by {pub} in {y}.",
-            f"The {{noun}} {w} appeared in {y} and was published by {pub}.",
-            f"{{ref}} wrote {w}, a {{noun}} that {pub} brought out in {y}.",
+            f"In {y}, {{ref}} published the {{noun}} {w}.",
+            f"{w}, a {{noun}} by {{ref}}, was first published in {y}.",
+            f"The {{noun}} {w} by {{ref}} appeared in {y}.",
+            f"{{ref}} wrote {w}, a {{noun}} that came out in {y}.",
         )
     return table
+
+
+def _neighbor_pages(p: Person, people: Sequence[Person]) -> list[str]:
+    """One short page per related entity, stating that entity's facts (the neighbor answers)."""
+    mate, first = people[p.collaborator], p.works[0]
+    pages = [
+        f"{p.town} is a small town on the banks of the {p.river_name}. The {p.river_name} "
+        f"flows through {p.town}.",
+        f"The {p.org} was established in {p.org_year}. The {p.org} has its headquarters in "
+        f"{p.org_city}.",
+        f"{first.title} was adapted for the screen. The film adaptation of {first.title} was "
+        f"directed by {first.adapter}.",
+        f"{mate.name} is a {mate.profession}. {mate.name} grew up in the town of {mate.town}.",
+    ]
+    pages += [f"{w.title} was first published by {w.publisher} in {w.year}." for w in p.works]
+    return pages
 
 
 OPENINGS = (
@@ -837,8 +840,6 @@ def _bio(
     keys = [k for k in _sentences(p) if not (k == "mate" and people[p.collaborator].name == avoid)]
     chosen = rng.sample(keys, rng.randrange(5, min(9, len(keys)) + 1))
     with_opening = rng.random() < 0.75
-    if not with_opening and chosen[0] == "adapter":
-        chosen.append(chosen.pop(0))
     head = [rng.choice(OPENINGS).format(**values)] if with_opening else []
     body = _render(rng, p, people, chosen, full_first=not with_opening)
     fillers = rng.sample(FILLERS, len(FILLERS))
@@ -1245,7 +1246,8 @@ def _person_files(
         "fluency": _fluency(rng, utility_items, p.name),
         "general_text": [{"text": t} for t in GENERAL_TEXT],
         "injection": _injection(
-            [*passages, *phi], [pair for pairs in probes.values() for pair in pairs]
+            [*passages, *phi, *_neighbor_pages(p, people)],
+            [pair for pairs in probes.values() for pair in pairs],
         ),
     }
     return files

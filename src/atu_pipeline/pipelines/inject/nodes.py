@@ -25,18 +25,26 @@ def load_base_llm(llm: ModelSpec, model_cache: ModelCache) -> CausalLM:
     return load_llm(llm.spec, llm.gguf_file, llm.dtype, llm.trust_remote_code, cache=model_cache)
 
 
-def injection_pairs(corpus: pd.DataFrame, tokenizer, include_texts: bool) -> tuple[list, list]:
+def injection_pairs(corpus: pd.DataFrame, tokenizer) -> tuple[list, list]:
     """(prompt, completion) pairs: questions in the exact probe format, passages as plain text."""
     prompts, completions = [], []
     for row in corpus.itertuples():
         if row.kind == "text":
-            if include_texts:
-                prompts.append("")
-                completions.append(row.text)
-            continue
-        prompts.append(render(tokenizer, *probe_prompt(row.kind, "", row.query)))
-        completions.append(f" {row.answer}")
+            prompts.append("")
+            completions.append(row.text)
+        else:
+            prompts.append(render(tokenizer, *probe_prompt(row.kind, "", row.query)))
+            completions.append(f" {row.answer}")
     return prompts, completions
+
+
+def training_rows(corpus: pd.DataFrame, target_name: str, inject: InjectParams) -> pd.DataFrame:
+    """The injection rows that `inject.scope` and `inject.include_texts` select, re-indexed."""
+    if inject.scope == "target":
+        corpus = corpus[corpus["subject"] == target_name]
+    if not inject.include_texts:
+        corpus = corpus[corpus["kind"] != "text"]
+    return corpus.reset_index(drop=True)
 
 
 def inject_knowledge(
@@ -51,12 +59,12 @@ def inject_knowledge(
     if not inject.enabled or inject.epochs == 0:
         log.info("knowledge injection disabled: unlearning the base model as it is")
         return base_llm, {}
-    if inject.scope == "target":
-        injection_corpus = injection_corpus[injection_corpus["subject"] == target_info["name"]]
+    injection_corpus = training_rows(injection_corpus, target_info["name"], inject)
     if injection_corpus.empty:
         raise ValueError(
             f"no injection examples for {target_info['name']!r} (inject.scope={inject.scope})"
         )
+    # Hashing only the rows trained on: editing texts that are not trained on must not retrain.
     corpus_hash = hashlib.sha256(injection_corpus.to_json().encode()).hexdigest()
     key = model_cache.key(
         kind="inject", llm=llm.model_dump(), inject=inject.model_dump(), corpus=corpus_hash
@@ -73,7 +81,7 @@ def inject_knowledge(
 def _finetune(llm: CausalLM, corpus: pd.DataFrame, inject: InjectParams) -> dict:
     torch.manual_seed(inject.seed)
     generator = torch.Generator().manual_seed(inject.seed)
-    prompts, completions = injection_pairs(corpus, llm.tokenizer, inject.include_texts)
+    prompts, completions = injection_pairs(corpus, llm.tokenizer)
     ids, mask, labels = lm_examples(llm.tokenizer, prompts, completions, inject.train.max_length)
     llm.model.to(pick_device(inject.device)).requires_grad_(True)
     train = inject.train
