@@ -702,12 +702,12 @@ def _values(p: Person, people: Sequence[Person]) -> dict[str, str]:
 def _sentences(p: Person) -> Sentences:
     """Sentence templates per fact group; ``{ref}`` is the person's full name or surname.
 
-    Every template of a group states all of that group's answers verbatim. Like the Wikipedia
-    pages behind RWKU, a person's texts name the related entities (home town, organisation,
-    collaborator, works) but leave those entities' own facts (river, founding year, city,
-    director, publisher, the collaborator's profession and town) to the entities' own pages,
-    ``_neighbor_pages``: otherwise unlearning the forget corpus would be trained directly on the
-    neighbor answers.
+    Every template names the person through ``{ref}`` and states all of its group's answers
+    verbatim. Like the Wikipedia pages behind RWKU, a person's texts name the related entities
+    (home town, organisation, collaborator, works) but leave those entities' own facts (river,
+    founding year, city, director, publisher, the collaborator's profession and town) to the
+    entities' own pages, ``_neighbor_pages``: otherwise unlearning the forget corpus would be
+    trained directly on the neighbor answers.
     """
     table: Sentences = {
         "birth": (
@@ -813,10 +813,8 @@ def _render(
     values, table = _values(p, people), _sentences(p)
     out = []
     for key in keys:
-        lead = full_first and not out
-        options = [t for t in table[key] if "{ref}" in t] if lead else list(table[key])
-        full = lead or rng.random() < 0.6
-        out.append(rng.choice(options).format(ref=p.name if full else p.last, **values))
+        full = (full_first and not out) or rng.random() < 0.6
+        out.append(rng.choice(table[key]).format(ref=p.name if full else p.last, **values))
     return out
 
 
