@@ -276,3 +276,24 @@ def test_write_world_round_trip(tmp_path: Path) -> None:
     write_world(tiny, again)
     for path in paths:
         assert (again / path.relative_to(tmp_path)).read_bytes() == path.read_bytes()
+
+
+# Pinned before the world moved from code into data files (issue 14): the same arguments must
+# keep writing the same bytes, or every cached injection and published number silently changes.
+WORLD_HASHES = {
+    (0, 4, 24, 8): "f81cf1f37d504054de0fcb8fe5ebeaba089e24a1b307bc8bb6a9d6454ed195ab",
+    (0, 3, 4, 2): "a5975c1b6810d89d9310edffaeca5cb62237d38b850a3b0b50c15f965538f66f",
+}
+
+
+@pytest.mark.parametrize("arguments", sorted(WORLD_HASHES))
+def test_written_world_is_byte_identical_to_the_pinned_one(tmp_path: Path, arguments) -> None:
+    import hashlib
+
+    seed, people, texts, items = arguments
+    written = write_world(generate_world(seed, people, texts, items), tmp_path)
+    digest = hashlib.sha256()
+    for path in sorted(written):
+        digest.update(str(path.relative_to(tmp_path)).encode())
+        digest.update(path.read_bytes())
+    assert digest.hexdigest() == WORLD_HASHES[arguments]
