@@ -22,7 +22,7 @@ from atu_pipeline.core.head import EmbeddingHead, HeadConfig
 from atu_pipeline.core.llm import set_trainable
 from atu_pipeline.core.loops import corpus_hidden_states, train_head, unlearn_steps
 from atu_pipeline.core.windows import TokenizedCorpus, WindowSet
-from atu_pipeline.models import ModelCache, load_llm
+from atu_pipeline.io.models import ModelCache, load_llm
 
 
 def matmul_peak(size: int = 1024, repeats: int = 20) -> float:

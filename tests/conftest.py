@@ -10,14 +10,14 @@ os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 
 @pytest.fixture(scope="session")
 def tiny_llm_dir(tmp_path_factory):
-    from atu_pipeline.tiny import build_tiny_llm
+    from atu_pipeline.io.tiny import build_tiny_llm
 
     return build_tiny_llm(tmp_path_factory.mktemp("tiny_llm"))
 
 
 @pytest.fixture(scope="session")
 def tiny_encoder_dir(tmp_path_factory):
-    from atu_pipeline.tiny import build_tiny_encoder
+    from atu_pipeline.io.tiny import build_tiny_encoder
 
     return build_tiny_encoder(tmp_path_factory.mktemp("tiny_encoder"))
 
@@ -25,14 +25,14 @@ def tiny_encoder_dir(tmp_path_factory):
 @pytest.fixture
 def tiny_llm(tiny_llm_dir):
     """A fresh copy for every test: training tests change weights in place."""
-    from atu_pipeline.models import load_llm
+    from atu_pipeline.io.models import load_llm
 
     return load_llm(str(tiny_llm_dir))
 
 
 @pytest.fixture
 def tiny_encoder(tiny_encoder_dir):
-    from atu_pipeline.models import load_encoder
+    from atu_pipeline.io.models import load_encoder
 
     return load_encoder(str(tiny_encoder_dir))
 

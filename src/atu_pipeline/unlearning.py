@@ -27,7 +27,7 @@ from atu_pipeline.core.head import EmbeddingHead
 from atu_pipeline.core.llm import CausalLM, fingerprint, set_trainable, trainable_state
 from atu_pipeline.core.rounds import choose_round, run_rounds
 from atu_pipeline.core.schedule import Round
-from atu_pipeline.models import ModelCache
+from atu_pipeline.io.models import ModelCache
 from atu_pipeline.params import EvalParams, RoundsParams
 from atu_pipeline.pipelines.evaluate.nodes import probe_scores
 from atu_pipeline.progress import StepLog

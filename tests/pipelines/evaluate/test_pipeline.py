@@ -9,7 +9,7 @@ from kedro.io import DataCatalog
 from kedro.runner import SequentialRunner
 from matplotlib.figure import Figure
 
-from atu_pipeline.models import ModelCache
+from atu_pipeline.io.models import ModelCache
 from atu_pipeline.params import EvalParams, ModelSpec
 from atu_pipeline.pipelines.evaluate import before_after_pipeline, create_pipeline
 from atu_pipeline.pipelines.evaluate.nodes import (
@@ -115,7 +115,7 @@ def test_evaluate_model_caps_mia_texts_and_refuses_unknown_utility_sets(tiny_llm
 
 
 def test_evaluate_before_after_names_both_stages(tiny_llm, tiny_llm_dir):
-    from atu_pipeline.models import load_llm
+    from atu_pipeline.io.models import load_llm
 
     other = load_llm(str(tiny_llm_dir))
     out = evaluate_before_after(tiny_llm, other, PROBES, MIA, {}, FAST)

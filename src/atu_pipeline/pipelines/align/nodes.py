@@ -7,7 +7,7 @@ from atu_pipeline.core.checkpoint import load_head, save_head
 from atu_pipeline.core.head import EmbeddingHead, HeadConfig
 from atu_pipeline.core.llm import CausalLM, check_layer, fingerprint, pick_device
 from atu_pipeline.core.windows import WindowSet
-from atu_pipeline.models import ModelCache
+from atu_pipeline.io.models import ModelCache
 from atu_pipeline.params import AtuParams, TrainParams
 from atu_pipeline.progress import StepLog
 

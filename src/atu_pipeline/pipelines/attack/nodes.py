@@ -27,7 +27,7 @@ from atu_pipeline.core.attacks import (
 from atu_pipeline.core.llm import CausalLM, pick_device
 from atu_pipeline.core.lm_data import lm_examples
 from atu_pipeline.core.loops import make_optimizer
-from atu_pipeline.models import ModelCache, load_llm
+from atu_pipeline.io.models import ModelCache, load_llm
 from atu_pipeline.params import AttackParams, EvalParams, ModelSpec
 from atu_pipeline.pipelines.evaluate.nodes import on_device, probe_records, probe_scores
 from atu_pipeline.progress import StepLog

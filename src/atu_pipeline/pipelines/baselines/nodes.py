@@ -8,7 +8,7 @@ from atu_pipeline.core.llm import CausalLM, decoder_layers, pick_device
 from atu_pipeline.core.schedule import build_stages
 from atu_pipeline.core.token_unlearning import corpus_sequence_nll, token_round_trainer
 from atu_pipeline.core.windows import tokenize_corpus
-from atu_pipeline.models import ModelCache
+from atu_pipeline.io.models import ModelCache
 from atu_pipeline.params import BaselineParams, EvalParams
 from atu_pipeline.pipelines.align.nodes import optim_spec
 from atu_pipeline.unlearning import (

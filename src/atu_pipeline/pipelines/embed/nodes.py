@@ -8,7 +8,7 @@ import torch
 
 from atu_pipeline.core.llm import CausalLM
 from atu_pipeline.core.windows import WindowSet, build_windows
-from atu_pipeline.models import ModelCache, load_encoder
+from atu_pipeline.io.models import ModelCache, load_encoder
 from atu_pipeline.params import EmbedParams, ModelSpec
 
 

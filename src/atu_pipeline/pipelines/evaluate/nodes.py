@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from atu_pipeline import reporting
 from atu_pipeline.core.evaluation import score_mia, score_probes, score_utility, summarize_probes
 from atu_pipeline.core.llm import CausalLM, pick_device
-from atu_pipeline.models import ModelCache, load_llm
+from atu_pipeline.io.models import ModelCache, load_llm
 from atu_pipeline.params import EvalParams, ModelSpec
 from atu_pipeline.rwku import UTILITY_STEMS
 

@@ -13,7 +13,7 @@ from atu_pipeline.core.llm import CausalLM, pick_device
 from atu_pipeline.core.lm_data import lm_examples
 from atu_pipeline.core.loops import finetune_lm, make_optimizer
 from atu_pipeline.core.prompts import probe_prompt, render
-from atu_pipeline.models import ModelCache, load_llm
+from atu_pipeline.io.models import ModelCache, load_llm
 from atu_pipeline.params import EvalParams, InjectParams, ModelSpec
 from atu_pipeline.progress import StepLog
 

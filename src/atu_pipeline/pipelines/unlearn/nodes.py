@@ -16,7 +16,7 @@ from atu_pipeline.core.head import EmbeddingHead
 from atu_pipeline.core.llm import CausalLM, check_layer, fingerprint, pick_device
 from atu_pipeline.core.schedule import build_rounds
 from atu_pipeline.core.windows import WindowSet, tokenize_corpus
-from atu_pipeline.models import ModelCache
+from atu_pipeline.io.models import ModelCache
 from atu_pipeline.params import AtuParams, EvalParams
 from atu_pipeline.pipelines.align.nodes import optim_spec
 from atu_pipeline.unlearning import (

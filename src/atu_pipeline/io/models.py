@@ -46,7 +46,7 @@ def embedded_path(name: str) -> Path:
 
 def tiny_path(name: str) -> Path:
     """Build (once) a tiny random model for the `test` environment: `tiny:llm` or `tiny:encoder`."""
-    from atu_pipeline import tiny
+    from atu_pipeline.io import tiny
 
     builders = {"llm": tiny.build_tiny_llm, "encoder": tiny.build_tiny_encoder}
     if name not in builders:

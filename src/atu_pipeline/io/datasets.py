@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 from atu_pipeline.core.checkpoint import load_head, save_head
 from atu_pipeline.core.head import EmbeddingHead
 from atu_pipeline.core.llm import CausalLM
-from atu_pipeline.models import ModelCache, load_llm, save_llm
+from atu_pipeline.io.models import ModelCache, load_llm, save_llm
 
 
 class _PathDataset(AbstractDataset):

@@ -7,7 +7,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from atu_pipeline.core.llm import set_trainable
-from atu_pipeline.models import ModelCache, load_llm, resolve, save_llm
+from atu_pipeline.io.models import ModelCache, load_llm, resolve, save_llm
 
 
 def test_specs_resolve_to_directories_hub_ids_and_gguf_files(tmp_path):

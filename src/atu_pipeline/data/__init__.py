@@ -1,0 +1,1 @@
+"""Benchmark data as the project reads it: RWKU files and the fictitious demo world."""
