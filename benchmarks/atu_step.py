@@ -17,10 +17,10 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from atu_pipeline.core.atu import OptimSpec, align
+from atu_pipeline.core.atu import align_head, train_head, unlearn_steps
 from atu_pipeline.core.head import EmbeddingHead, HeadConfig
 from atu_pipeline.core.llm import set_trainable
-from atu_pipeline.core.loops import corpus_hidden_states, train_head, unlearn_steps
+from atu_pipeline.core.training import OptimSpec, corpus_hidden_states
 from atu_pipeline.core.windows import TokenizedCorpus, WindowSet
 from atu_pipeline.io.models import ModelCache, load_llm
 
@@ -63,7 +63,7 @@ def main() -> None:
 
     peak = matmul_peak()
     llm = load_llm(args.llm, cache=ModelCache("data/06_models/cache"))
-    model = set_trainable(llm.model, "layers", args.layer)
+    model = set_trainable(llm.model, "layers", hook_layer=args.layer)
     head = EmbeddingHead(HeadConfig(llm.hidden_size, 384)).eval()
     windows = synthetic_windows(len(llm.tokenizer), args.align_rows, args.tokens, 384)
     concept = torch.nn.functional.normalize(torch.randn(384), dim=0)
@@ -73,13 +73,13 @@ def main() -> None:
         head,
         windows.corpus,
         concept,
-        args.layer,
-        -0.99,
-        steps,
-        optimizer,
-        args.batch,
-        1.0,
-        torch.Generator().manual_seed(seed),
+        layer=args.layer,
+        tau=-0.99,
+        steps=steps,
+        optimizer=optimizer,
+        batch_size=args.batch,
+        grad_clip=1.0,
+        generator=torch.Generator().manual_seed(seed),
     )
     with FlopCounterMode(display=False) as counter:
         unlearn(1, 0)
@@ -89,29 +89,29 @@ def main() -> None:
 
     spec = OptimSpec("adam", 1e-3, 0.0, 16, 1.0)
     stage = timed(
-        lambda: align(
+        lambda: align_head(
             model,
             head,
             windows,
-            args.layer,
-            args.align_steps,
-            spec,
-            torch.Generator().manual_seed(0),
+            layer=args.layer,
+            steps=args.align_steps,
+            optim=spec,
+            generator=torch.Generator().manual_seed(0),
         )
     )
     forward = timed(lambda: corpus_hidden_states(model, windows.corpus, args.layer, 16))
     hidden = corpus_hidden_states(model, windows.corpus, args.layer, 16)
-    head.requires_grad_(True)  # align() leaves the head frozen
+    head.requires_grad_(True)  # align_head() leaves the head frozen
     head_only = timed(
         lambda: train_head(
             head,
             hidden,
             windows,
-            args.align_steps,
-            torch.optim.Adam(head.parameters(), 1e-3),
-            16,
-            1.0,
-            torch.Generator().manual_seed(0),
+            steps=args.align_steps,
+            optimizer=torch.optim.Adam(head.parameters(), 1e-3),
+            batch_size=16,
+            grad_clip=1.0,
+            generator=torch.Generator().manual_seed(0),
         )
     )
     rss_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20

@@ -55,19 +55,21 @@ def test_sweep_logs_one_child_run_per_point_and_compares_them(tmp_path):
     for name in names:
         assert (out / name / "unlearn_summary.txt").read_text().startswith("summary: forget ")
     ranking = pd.read_csv(out / "ranking.csv")
-    assert set(ranking["namespace"]) == names | {"original"}
+    assert set(ranking["point"]) == names | {"original"}
     assert ranking["rank"].tolist() == list(range(1, 6))
     assert ranking["pareto"].any()
     rounds = pd.read_csv(out / "rounds.csv")
-    assert set(rounds["namespace"]) == names
+    assert set(rounds["point"]) == names
     for plot in ("forget_vs_neighbor", "forget_vs_utility", "forget_by_round"):
         assert (out / f"{plot}.png").is_file()
     assert "| rank |" in (out / "ranking.md").read_text()
 
-    # one point again, by namespace: only its result changes; compare re-reads every point
+    # the sweep again: finished points are reused, a point whose result is gone runs again
     result = out / "ga_lr0p0001/result.json"
     before = json.loads(result.read_text())["mlflow_run_id"]
     other = (out / "npo_lr0p0001/result.json").read_text()
-    run("sweep", tmp_path, namespaces=["sweep.ga_lr0p0001"])
+    result.unlink()
+    run("sweep", tmp_path)
     assert json.loads(result.read_text())["mlflow_run_id"] != before
     assert (out / "npo_lr0p0001/result.json").read_text() == other
+    assert len(mlflow_runs(tmp_path)) == len(runs) + 2  # one more session run, one more child

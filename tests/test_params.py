@@ -7,46 +7,61 @@ from kedro.config import OmegaConfigLoader
 from pydantic import ValidationError
 
 from atu_pipeline.params import (
+    AttackParams,
     AtuParams,
     BaselineParams,
     CompareParams,
     EmbedParams,
     EvalParams,
     InjectParams,
+    ModelSpec,
+    RwkuParams,
     SweepParams,
+    WorldParams,
 )
-from atu_pipeline.pipelines.sweep.grid import points
-from atu_pipeline.pipelines.sweep.nodes import atu_settings
+from atu_pipeline.recipes.sweep import point_settings, sweep_points
 from atu_pipeline.settings import CONFIG_LOADER_ARGS
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
+# Every top-level parameter group and its type: a group in conf/ that is missing here fails.
 GROUPS = {
-    "atu": AtuParams,
+    "target": str,
+    "llm": ModelSpec,
+    "encoder": ModelSpec,
+    "rwku": RwkuParams,
+    "world": WorldParams,
     "inject": InjectParams,
     "embed": EmbedParams,
-    "eval": EvalParams,
+    "atu": AtuParams,
     "ga": BaselineParams,
     "npo": BaselineParams,
     "sweep": SweepParams,
     "compare": CompareParams,
+    "eval": EvalParams,
+    "attack": AttackParams,
 }
 
 
-@pytest.mark.parametrize("env", ["local", "test", "paper"])
-def test_every_environment_validates(env):
-    params = OmegaConfigLoader(
+def parameters(env: str) -> dict:
+    return OmegaConfigLoader(
         str(CONF),
         default_run_env=env,
         **{k: v for k, v in CONFIG_LOADER_ARGS.items() if k != "default_run_env"},
     )["parameters"]
-    for name, model in GROUPS.items():
-        model(**params[name])
-    grid = points(SweepParams(**params["sweep"]))
+
+
+@pytest.mark.parametrize("env", ["local", "test", "paper"])
+def test_every_group_of_every_environment_validates(env):
+    params = parameters(env)
+    assert set(params) == set(GROUPS)
+    typed = {}
+    for name, kind in GROUPS.items():
+        typed[name] = params[name] if kind is str else kind(**params[name])
+    assert isinstance(typed["target"], str)
+    grid = sweep_points(typed["sweep"])
     assert grid
-    atu = AtuParams(**params["atu"])
-    for point in grid:
-        if point.method == "atu":
-            atu_settings(point)(atu)  # each ATU point's own settings validate too
+    for point in grid:  # each point's own settings validate too
+        point_settings(point, atu=typed["atu"], ga=typed["ga"], npo=typed["npo"])
 
 
 def test_trainable_blocks_must_lie_below_the_hook_layer():
@@ -60,7 +75,7 @@ def test_trainable_blocks_must_lie_below_the_hook_layer():
 
 def test_sweep_namespaces_name_their_coordinates_without_dots():
     grid = SweepParams(rounds=2, tau_floors=[0.05, -0.1], layers=[5], ga_lrs=[1e-5], npo_lrs=[2e-6])
-    names = [p.namespace for p in points(grid)]
+    names = [p.name for p in sweep_points(grid)]
     assert names == ["atu_tau0p05_layer5", "atu_taum0p1_layer5", "ga_lr1em05", "npo_lr2em06"]
 
 

@@ -49,9 +49,9 @@ def test_killed_run_resumes_from_its_last_round_and_matches_an_uninterrupted_one
     three_rounds = {"atu": {"taus": [0.5, 0.4, 0.3]}}
     run("unlearn", tmp_path / "straight", **three_rounds)
 
-    import atu_pipeline.core.atu as atu_core
+    import atu_pipeline.recipes.atu as atu_recipe
 
-    real_unlearn_steps, calls = atu_core.unlearn_steps, []
+    real_unlearn_steps, calls = atu_recipe.unlearn_steps, []
 
     def dies_in_round_two(*args, **kwargs):
         calls.append(1)
@@ -59,10 +59,10 @@ def test_killed_run_resumes_from_its_last_round_and_matches_an_uninterrupted_one
             raise KeyboardInterrupt("killed")
         return real_unlearn_steps(*args, **kwargs)
 
-    monkeypatch.setattr(atu_core, "unlearn_steps", dies_in_round_two)
+    monkeypatch.setattr(atu_recipe, "unlearn_steps", dies_in_round_two)
     with pytest.raises(KeyboardInterrupt):
         run("unlearn", tmp_path / "resumed", **three_rounds)
-    monkeypatch.setattr(atu_core, "unlearn_steps", real_unlearn_steps)
+    monkeypatch.setattr(atu_recipe, "unlearn_steps", real_unlearn_steps)
     checkpoints = list((tmp_path / "resumed/data/06_models/cache").glob("atu-*/round_*"))
     assert [p.name for p in checkpoints] == ["round_01"]
 

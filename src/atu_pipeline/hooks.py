@@ -1,62 +1,53 @@
 """Project hooks: typed parameter groups reach MLflow as one param per field; saved models are
-logged by path; the sweep's grid is read from the run's configuration.
-
-kedro-mlflow flattens only plain dicts; a pydantic params object would be logged as one long
-repr string (see reference/kedro.md, stack trap 2), which MLflow's compare view cannot use.
-"""
+logged by path; the run's summary line is printed with the run's wall time."""
 
 import logging
+import time
 from pathlib import Path
 
 from kedro.framework.hooks import hook_impl
 from pydantic import BaseModel
 
+from atu_pipeline.tracking import flatten
+
 log = logging.getLogger(__name__)
-
-
-def flatten(prefix: str, value: object) -> dict[str, object]:
-    if isinstance(value, BaseModel):
-        value = value.model_dump()
-    if isinstance(value, dict):
-        flat = {}
-        for key, inner in value.items():
-            flat.update(flatten(f"{prefix}.{key}", inner))
-        return flat
-    return {prefix: value}
 
 
 class ProjectHooks:
     #: model datasets (of any namespace) whose saved location is logged as an MLflow tag
     #: instead of uploading gigabytes of weights as an artifact
     MODEL_DATASET = "unlearned_llm"
+    #: the one-line verdict of an unlearning run, printed to stdout with the minutes taken
+    SUMMARY_DATASET = "unlearn_summary"
 
     def __init__(self):
         self._catalog = None
-
-    @hook_impl
-    def after_context_created(self, context):
-        """The sweep's points are pipeline structure: hand the run's grid (environment and
-        --params included) to the registry before it builds the pipelines."""
-        from kedro.framework.project import pipelines
-
-        from atu_pipeline import pipeline_registry
-        from atu_pipeline.pipelines.sweep import grid
-
-        if grid.configure(context.config_loader["parameters"].get("sweep")):
-            pipelines.configure(pipeline_registry.__name__)  # rebuild with the new grid
+        self._started = time.time()
 
     @hook_impl
     def after_catalog_created(self, catalog):
         self._catalog = catalog
 
     @hook_impl
-    def after_dataset_saved(self, dataset_name, data, node):
+    def before_pipeline_run(self):
+        self._started = time.time()
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name, data):
+        short_name = dataset_name.split(".")[-1]
+        if short_name == self.SUMMARY_DATASET:
+            minutes = (time.time() - self._started) / 60
+            print(f"{data}, minutes {minutes:.1f}", flush=True)  # the run's verdict, on stdout
+        if short_name == self.MODEL_DATASET:
+            self._tag_model_path(dataset_name)
+
+    def _tag_model_path(self, dataset_name: str) -> None:
         import mlflow
 
-        if dataset_name.split(".")[-1] != self.MODEL_DATASET or mlflow.active_run() is None:
+        if mlflow.active_run() is None:
             return
         path = self._catalog.get(dataset_name)._describe().get("path")
-        if path:  # a sweep point's model lives in memory only
+        if path:  # a model kept in memory only has no path
             mlflow.set_tag(f"{dataset_name}_path", str(Path(path).resolve()))
 
     @hook_impl
@@ -65,14 +56,10 @@ class ProjectHooks:
 
         if mlflow.active_run() is None:
             return
-        typed = {
-            name.removeprefix("params:"): value
-            for name, value in inputs.items()
-            if name.startswith("params:") and isinstance(value, BaseModel)
-        }
         params = {}
-        for name, value in typed.items():
-            params.update(flatten(name, value))
+        for name, value in inputs.items():
+            if name.startswith("params:") and isinstance(value, BaseModel):
+                params.update(flatten(name.removeprefix("params:"), value))
         try:
             mlflow.log_params({k: str(v)[:250] for k, v in params.items()})
         except mlflow.exceptions.MlflowException as err:  # same key, other value: keep going

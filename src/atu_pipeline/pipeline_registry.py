@@ -3,7 +3,7 @@
 Each folder under pipelines/ is one building block, joined to the others only through the
 catalog. The runs people start from the CLI chain the blocks, so the registry is explicit:
 kedro 1.7's `find_pipelines` loads only the pipeline named on the command line, and a chained
-run needs all its blocks. The sweep's points come from `params:sweep` (pipelines/sweep/grid.py).
+run needs all its blocks. No pipeline's shape depends on configuration.
 """
 
 from kedro.pipeline import Pipeline
@@ -20,7 +20,6 @@ from atu_pipeline.pipelines import (
     sweep,
     unlearn,
 )
-from atu_pipeline.pipelines.sweep import grid
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -31,11 +30,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     embedding = embed.create_pipeline()
     aligning = ingesting + prepare_model + embedding + align.create_pipeline()
     unlearning = aligning + unlearn.create_pipeline()
-    points = grid.points(grid.active())
-    comparing = compare.create_pipeline(points)
-    sweep_upstream = ingesting + prepare_model
-    if any(p.method == "atu" for p in points):
-        sweep_upstream += embedding
+    comparing = compare.create_pipeline()
     return {
         "ingest": ingesting,
         "inject": ingesting + injecting,
@@ -44,7 +39,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         "unlearn": unlearning,
         "baseline_ga": ingesting + prepare_model + baselines.create_pipeline("ga"),
         "baseline_npo": ingesting + prepare_model + baselines.create_pipeline("npo"),
-        "sweep": sweep_upstream + sweep.create_pipeline(points) + comparing,
+        "sweep": ingesting + prepare_model + embedding + sweep.create_pipeline() + comparing,
         "compare": comparing,
         "evaluate": ingesting + evaluate.create_pipeline(),
         "attack": ingesting + prepare_model + attack.create_pipeline(),

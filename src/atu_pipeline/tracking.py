@@ -1,15 +1,31 @@
-"""MLflow runs of their own for the points of a sweep, nested under the session's run.
+"""MLflow: typed parameter groups as one param per field, and child runs for a sweep's points.
 
 kedro-mlflow gives a whole `kedro run` one MLflow run. The compare view needs one run per grid
 point, so each point is logged through the client API (not the fluent `start_run`, which would
 fight kedro-mlflow over the active run) as a child run with its own parameters and metrics.
+kedro-mlflow also flattens only plain dicts; a pydantic params object would be logged as one long
+repr string (reference/kedro.md, stack trap 2), which MLflow's compare view cannot use.
 """
 
 import logging
 
+from pydantic import BaseModel
+
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 100  # parameters per log_batch call (MLflow's limit; metrics allow 1000)
+
+
+def flatten(prefix: str, value: object) -> dict[str, object]:
+    """`{"atu.head.width": 256, ...}` from nested dicts and pydantic models."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if isinstance(value, dict):
+        flat = {}
+        for key, inner in value.items():
+            flat.update(flatten(f"{prefix}.{key}", inner))
+        return flat
+    return {prefix: value}
 
 
 def log_child_run(

@@ -17,9 +17,9 @@ from atu_pipeline.core.attacks import (
     relearn,
     relearning_texts,
 )
+from atu_pipeline.core.eval.prompts import probe_prompt, prompt_ids, render
 from atu_pipeline.core.lm_data import lm_examples
-from atu_pipeline.core.loops import make_optimizer
-from atu_pipeline.core.prompts import probe_prompt, prompt_ids, render
+from atu_pipeline.core.training import make_optimizer
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -154,9 +154,19 @@ def test_relearning_is_the_same_for_two_copies_and_scores_every_k_steps(tiny_llm
         optimizer = make_optimizer(model.parameters(), "adamw", 1e-2, 0.0)
         losses: list = []
         curve = relearn(
-            model, ids, mask, labels, 5, 2, optimizer, 2, 1.0, 0,
-            lambda: {"calls": 1}, lambda step, rec, losses=losses: losses.append((step, rec)),
-        )  # fmt: skip
+            model,
+            ids,
+            mask,
+            labels,
+            steps=5,
+            eval_every=2,
+            optimizer=optimizer,
+            batch_size=2,
+            grad_clip=1.0,
+            seed=0,
+            evaluate=lambda: {"calls": 1},
+            on_step=lambda step, rec, losses=losses: losses.append((step, rec)),
+        )
         results.append((model.state_dict(), losses))
         assert [p["step"] for p in curve] == [0, 2, 4, 5]
     (first, losses_a), (second, losses_b) = results

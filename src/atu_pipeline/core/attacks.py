@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from atu_pipeline.core.generate import batches_by_length, eval_mode, pad, pad_id
+from atu_pipeline.core.eval.generate import batches_by_length, eval_mode, pad, pad_id
+from atu_pipeline.core.eval.prompts import probe_prompt, prompt_ids, render
 from atu_pipeline.core.llm import CausalLM, decoder_layers
-from atu_pipeline.core.loops import OnStep, finetune_lm
-from atu_pipeline.core.prompts import probe_prompt, prompt_ids, render
+from atu_pipeline.core.training import OnStep, finetune_lm
 
 # ---------------------------------------------------------------- quantization
 
@@ -146,8 +146,12 @@ def logit_lens(
 
             handles = [layer.register_forward_hook(keep_last) for layer in layers]
             try:
-                model(input_ids=ids.to(llm.device), attention_mask=mask.to(llm.device),
-                      use_cache=False, logits_to_keep=1)  # fmt: skip
+                model(
+                    input_ids=ids.to(llm.device),
+                    attention_mask=mask.to(llm.device),
+                    use_cache=False,
+                    logits_to_keep=1,
+                )
             finally:
                 for handle in handles:
                     handle.remove()
@@ -206,6 +210,7 @@ def relearn(
     input_ids: torch.Tensor,
     attention_mask: torch.Tensor,
     labels: torch.Tensor,
+    *,
     steps: int,
     eval_every: int,
     optimizer: torch.optim.Optimizer,
@@ -229,9 +234,16 @@ def relearn(
         stop = min(start + eval_every, steps)
         rows = order[start * batch_size : stop * batch_size]
         finetune_lm(
-            model, input_ids[rows], attention_mask[rows], labels[rows], 1, optimizer,
-            batch_size, grad_clip, torch.Generator().manual_seed(seed + start),
-            on_step and (lambda step, record, start=start: on_step(start + step, record)),
-        )  # fmt: skip
+            model,
+            input_ids[rows],
+            attention_mask[rows],
+            labels[rows],
+            epochs=1,
+            optimizer=optimizer,
+            batch_size=batch_size,
+            grad_clip=grad_clip,
+            generator=torch.Generator().manual_seed(seed + start),
+            on_step=on_step and (lambda step, record, start=start: on_step(start + step, record)),
+        )
         curve.append({"step": stop, "scores": evaluate()})
     return curve

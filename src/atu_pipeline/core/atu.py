@@ -1,65 +1,135 @@
-"""Align-then-Unlearn: alignment stages, concept similarities and one ATU round."""
-
-from collections.abc import Callable
-from dataclasses import dataclass
+"""Align-then-Unlearn's two inner loops (arXiv 2506.13181, §3): align the head to the frozen LLM,
+unlearn the LLM against the frozen head; and the concept similarities the hinge pushes down."""
 
 import torch
 from torch import nn
 
 from atu_pipeline.core.head import EmbeddingHead
-from atu_pipeline.core.loops import (
+from atu_pipeline.core.llm import hidden_states_at
+from atu_pipeline.core.losses import alignment_loss, concept_similarity, unlearning_hinge_loss
+from atu_pipeline.core.training import (
     OnStep,
+    OptimSpec,
+    autocast,
     corpus_hidden_states,
-    make_optimizer,
-    train_head,
-    unlearn_steps,
+    sample_rows,
+    trim,
+    update,
 )
-from atu_pipeline.core.losses import concept_similarity
-from atu_pipeline.core.rounds import means, tagged
-from atu_pipeline.core.schedule import Round
 from atu_pipeline.core.windows import TokenizedCorpus, WindowSet
 
 
-@dataclass(frozen=True)
-class OptimSpec:
-    name: str
-    lr: float
-    weight_decay: float
-    batch_size: int
-    grad_clip: float
-
-    def build(self, params) -> torch.optim.Optimizer:
-        return make_optimizer(params, self.name, self.lr, self.weight_decay)
-
-
-def align(
+def align_head(
     model: nn.Module,
     head: EmbeddingHead,
     windows: WindowSet,
+    *,
     layer: int,
     steps: int,
     optim: OptimSpec,
     generator: torch.Generator,
     on_step: OnStep = None,
 ) -> list[dict[str, float]]:
-    """One alignment stage: a fresh Adam for the head, hidden states computed once, then steps."""
+    """One alignment stage: hidden states of the frozen LLM computed once, a fresh optimizer for
+    the head (the reference re-creates Adam at every stage), then `steps` updates."""
     if steps == 0:
         return []
     head.requires_grad_(True)
     hidden = corpus_hidden_states(model, windows.corpus, layer, optim.batch_size)
-    optimizer = optim.build(head.parameters())
     history = train_head(
         head,
         hidden,
         windows,
-        steps,
-        optimizer,
-        optim.batch_size,
-        optim.grad_clip,
-        generator,
-        on_step,
+        steps=steps,
+        optimizer=optim.build(head.parameters()),
+        batch_size=optim.batch_size,
+        grad_clip=optim.grad_clip,
+        generator=generator,
+        on_step=on_step,
     )
     head.requires_grad_(False)
+    return history
+
+
+def train_head(
+    head: EmbeddingHead,
+    hidden: torch.Tensor,
+    windows: WindowSet,
+    *,
+    steps: int,
+    optimizer: torch.optim.Optimizer,
+    batch_size: int,
+    grad_clip: float,
+    generator: torch.Generator,
+    on_step: OnStep = None,
+) -> list[dict[str, float]]:
+    """Fit the head to predict future-window embeddings from hidden states (N, T, H)."""
+    device = next(head.parameters()).device
+    head.train()
+    history = []
+    for step in range(steps):
+        rows = sample_rows(len(hidden), batch_size, generator)
+        target, valid = windows.targets(rows)
+        length = int(windows.corpus.attention_mask[rows].sum(dim=1).max())
+        with autocast(device):
+            predicted = head(hidden[rows, :length].to(device))
+            loss = alignment_loss(
+                predicted, target[:, :length].to(device), valid[:, :length].to(device)
+            )
+        update(loss, optimizer, head.parameters(), grad_clip)
+        history.append({"align_loss": loss.item(), "align_cos": 1.0 - loss.item()})
+        if on_step:
+            on_step(step, history[-1])
+    head.eval()
+    return history
+
+
+def unlearn_steps(
+    model: nn.Module,
+    head: EmbeddingHead,
+    corpus: TokenizedCorpus,
+    concept: torch.Tensor,
+    *,
+    layer: int,
+    tau: float,
+    steps: int,
+    optimizer: torch.optim.Optimizer,
+    batch_size: int,
+    grad_clip: float,
+    generator: torch.Generator,
+    on_step: OnStep = None,
+) -> list[dict[str, float]]:
+    """Move the LLM so that no predicted future lies within cosine τ of the concept (head frozen).
+
+    Records per step: the hinge loss, the mean concept similarity and the share of positions
+    above τ (the positions the hinge acts on).
+    """
+    device = next(model.parameters()).device
+    head.eval().requires_grad_(False)
+    model.train()
+    concept = concept.to(device)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    history = []
+    for step in range(steps):
+        rows = sample_rows(len(corpus.input_ids), batch_size, generator)
+        ids, mask = trim(corpus.input_ids[rows], corpus.attention_mask[rows])
+        ids, mask = ids.to(device), mask.to(device)
+        with autocast(device):
+            predicted = head(hidden_states_at(model, ids, mask, layer))
+            loss = unlearning_hinge_loss(predicted, concept, mask, tau)
+        update(loss, optimizer, trainable, grad_clip)
+        with torch.no_grad():
+            similarity = concept_similarity(predicted.float(), concept)[mask.bool()]
+        history.append(
+            {
+                "unlearn_loss": loss.item(),
+                "concept_cos_mean": similarity.mean().item(),
+                "above_tau_share": (similarity > tau).float().mean().item(),
+            }
+        )
+        if on_step:
+            on_step(step, history[-1])
+    model.eval()
     return history
 
 
@@ -69,6 +139,7 @@ def concept_similarities(
     head: EmbeddingHead,
     corpus: TokenizedCorpus,
     concept: torch.Tensor,
+    *,
     layer: int,
     batch_size: int,
 ) -> torch.Tensor:
@@ -82,50 +153,3 @@ def concept_similarities(
         mask = corpus.attention_mask[start : start + batch_size].bool()
         values.append(concept_similarity(predicted, concept.to(device)).cpu()[mask])
     return torch.cat(values)
-
-
-def atu_round_trainer(
-    model: nn.Module,
-    head: EmbeddingHead,
-    align_windows: WindowSet,
-    forget_corpus: TokenizedCorpus,
-    concept: torch.Tensor,
-    layer: int,
-    llm_optimizer: torch.optim.Optimizer,
-    head_optim: OptimSpec,
-    llm_optim: OptimSpec,
-    generator: torch.Generator,
-    on_step: Callable[[str, int, dict[str, float]], None] | None = None,
-) -> Callable[[Round], dict[str, float]]:
-    """One ATU round for `run_rounds`: unlearn the LLM against the frozen head at the round's τ,
-    then re-align the head to the changed LLM. Returns the mean unlearning losses and the last
-    alignment step's."""
-
-    def train_round(round_: Round) -> dict[str, float]:
-        unlearned = unlearn_steps(
-            model,
-            head,
-            forget_corpus,
-            concept,
-            layer,
-            round_.tau,
-            round_.unlearn_steps,
-            llm_optimizer,
-            llm_optim.batch_size,
-            llm_optim.grad_clip,
-            generator,
-            tagged(on_step, f"round_{round_.index}/unlearn"),
-        )
-        realigned = align(
-            model,
-            head,
-            align_windows,
-            layer,
-            round_.realign_steps,
-            head_optim,
-            generator,
-            tagged(on_step, f"round_{round_.index}/align"),
-        )
-        return {**means(unlearned), **(realigned[-1] if realigned else {})}
-
-    return train_round

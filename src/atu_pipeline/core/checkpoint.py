@@ -4,7 +4,8 @@ Layout of one checkpoint directory (written to `<dir>.partial` and renamed, so a
 while saving never leaves a half checkpoint behind):
   llm_trainable.safetensors   the LLM weights that training can change (or LoRA adapters)
   head.safetensors, head.json the head's weights and architecture
-  state.pt                    optimizer state, RNG states (trusted local file)
+  state.pt                    optimizer state, RNG states (tensors only: loaded with
+                              weights_only=True, so a shared cache never unpickles code)
   progress.json               round index, τ, evaluation history
 """
 
@@ -47,6 +48,7 @@ def restore_rng(state: dict, generator: torch.Generator) -> None:
 
 def save_checkpoint(
     path: Path,
+    *,
     llm_trainable: dict[str, torch.Tensor],
     head: EmbeddingHead | None,
     optimizer: torch.optim.Optimizer,
@@ -73,7 +75,7 @@ def save_checkpoint(
 
 
 def load_checkpoint(path: Path) -> dict:
-    state = torch.load(path / "state.pt", weights_only=False)  # our own file, written above
+    state = torch.load(path / "state.pt", weights_only=True)
     return {
         "llm_trainable": load_file(path / "llm_trainable.safetensors"),
         "head": load_head(path) if (path / "head.json").is_file() else None,
@@ -83,7 +85,7 @@ def load_checkpoint(path: Path) -> dict:
     }
 
 
-def load_trainable(path: Path) -> dict[str, torch.Tensor]:
+def read_trainable_weights(path: Path) -> dict[str, torch.Tensor]:
     """A round's trainable weights alone (all the keep rule needs from an older round)."""
     return load_file(path / "llm_trainable.safetensors")
 

@@ -85,6 +85,7 @@ def hidden_states_at(
 def set_trainable(
     model: nn.Module,
     mode: str,
+    *,
     hook_layer: int,
     first_layer: int = 0,
     last_layer: int | None = None,
@@ -126,6 +127,14 @@ def set_trainable(
 def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
     """The weights that training can change (what a round checkpoint must keep)."""
     return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+@torch.no_grad()
+def restore_trainable(model: nn.Module, weights: Mapping[str, torch.Tensor]) -> None:
+    """Copy saved trainable weights (from `trainable_state`) back into the model, in place."""
+    params = dict(model.named_parameters())
+    for name, value in weights.items():
+        params[name].copy_(value)
 
 
 def fingerprint(tensors: Mapping[str, torch.Tensor]) -> str:

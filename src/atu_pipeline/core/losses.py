@@ -1,4 +1,5 @@
-"""The losses of Align-then-Unlearn (arXiv 2506.13181, §3), one function each."""
+"""The losses: Align-then-Unlearn's (arXiv 2506.13181, §3) and the token-level baselines', one
+function each."""
 
 import torch
 import torch.nn.functional as F
@@ -36,3 +37,16 @@ def unlearning_hinge_loss(
     padding positions too, which only rescales the loss by the batch's padding share; we mask it.
     """
     return masked_mean(F.relu(concept_similarity(predicted, concept) - tau), mask)
+
+
+def ga_loss(nll: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """Gradient ascent: the negated token-mean NLL of the batch, from each row's summed NLL and
+    token count (B,)."""
+    return -nll.sum() / tokens.sum().clamp(min=1.0)
+
+
+def npo_loss(nll: torch.Tensor, reference_nll: torch.Tensor, beta: float) -> torch.Tensor:
+    """NPO (Zhang et al. 2024) on per-sequence summed NLLs (B,), as RWKU defines it:
+    L = −(2/β) · mean log σ(β · (NLL_θ − NLL_ref)); (2/β)·log 2 while the model equals the
+    reference."""
+    return -(2.0 / beta) * F.logsigmoid(beta * (nll - reference_nll)).mean()

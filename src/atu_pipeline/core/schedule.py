@@ -1,4 +1,5 @@
-"""Round schedules: ATU's falling τ margin, or plain stages for the token-level baselines."""
+"""Rounds: ATU's falling τ margin or plain stages for the token-level baselines, when to stop
+early, and which round to keep."""
 
 from dataclasses import dataclass
 
@@ -34,3 +35,22 @@ def tau_schedule(start: float, floor: float, rounds: int) -> list[float]:
         return [floor]
     step = (floor - start) / (rounds - 1)
     return [round(start + i * step, 6) for i in range(rounds)]
+
+
+def choose_round(
+    history: list[dict], baseline: dict[str, float], rule: str, neighbor_floor: float
+) -> int:
+    """Index of the round to keep: the last one, or the lowest forget score among the rounds
+    whose neighbor score keeps at least `neighbor_floor` of the baseline's (0 = none qualifies)."""
+    if rule == "last":
+        return history[-1]["round"]
+    floor = neighbor_floor * baseline["neighbor/all"]
+    eligible = [row for row in history if row["neighbor/all"] >= floor]
+    if not eligible:
+        return 0
+    return min(eligible, key=lambda row: (row["forget/all"], -row["neighbor/all"]))["round"]
+
+
+def reached_early_stop(row: dict, early_stop_forget: float | None) -> bool:
+    """Whether a round's pooled forget score is at or below the early-stop threshold."""
+    return early_stop_forget is not None and row.get("forget/all", 100.0) <= early_stop_forget

@@ -3,6 +3,7 @@
 These are the only classes that read or write model files; nodes receive plain objects.
 """
 
+import json
 from pathlib import Path
 
 import torch
@@ -12,7 +13,9 @@ from safetensors.torch import load_file, save_file
 from atu_pipeline.core.checkpoint import load_head, save_head
 from atu_pipeline.core.head import EmbeddingHead
 from atu_pipeline.core.llm import CausalLM
+from atu_pipeline.data.rwku import TargetFiles
 from atu_pipeline.io.models import ModelCache, load_llm, save_llm
+from atu_pipeline.io.results import ResultFolder
 
 
 class _PathDataset(AbstractDataset):
@@ -74,3 +77,28 @@ class CacheDataset(_PathDataset):
 
     def save(self, data) -> None:
         raise NotImplementedError("a cache is written through its methods, not saved")
+
+
+class ResultFolderDataset(_PathDataset):
+    """Hands nodes a `ResultFolder` rooted at `path` (one sub-folder per sweep point)."""
+
+    def load(self) -> ResultFolder:
+        return ResultFolder(self._path)
+
+    def save(self, data) -> None:
+        raise NotImplementedError("a result folder is written through its methods, not saved")
+
+
+class TargetFilesDataset(_PathDataset):
+    """The ingest's `TargetFiles` as one JSON file (a frozen dataclass, not JSON-able as is)."""
+
+    def load(self) -> TargetFiles:
+        return TargetFiles.from_dict(json.loads(self._path.read_text(encoding="utf-8")))
+
+    def save(self, target: TargetFiles) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(target.to_dict(), indent=2, ensure_ascii=False)
+        self._path.write_text(text, encoding="utf-8")
+
+    def _exists(self) -> bool:
+        return self._path.is_file()

@@ -1,1 +1,2 @@
-"""Project pipelines, one folder each; `find_pipelines` registers every folder under its name."""
+"""The building blocks, one folder each (nodes.py, pipeline.py); pipeline_registry.py chains them
+into the runs people start. No block imports another block: they meet in the catalog."""

@@ -5,11 +5,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from kedro.io import DataCatalog
+import yaml
+from kedro.io import AbstractDataset, DataCatalog
 from kedro.runner import SequentialRunner
 
+from atu_pipeline.data.rwku import TargetFiles
 from atu_pipeline.params import RwkuParams, WorldParams
 from atu_pipeline.pipelines.ingest import create_pipeline
+from atu_pipeline.pipelines.ingest.nodes import find_target_files
+
+CATALOG = Path(__file__).resolve().parents[3] / "conf" / "base" / "catalog_ingest.yml"
 
 TABLES = {
     "probes": {
@@ -117,6 +122,22 @@ def test_ingest_local_folder(tmp_path):
     assert out["utility_items"]["fluency"] == [{"instruction": "Write a poem."}]
     assert out["utility_items"]["mmlu"] == []
     assert not (tmp_path / "unused").exists()
+
+
+def test_target_files_persist_through_the_catalog_dataset(tmp_path):
+    write_local_target(tmp_path / "Target", "1_Ann_Lee", "Ann Lee")
+    rwku = RwkuParams(source="local", root=str(tmp_path), other_targets=0)
+    target = find_target_files("1", rwku, WorldParams(root=str(tmp_path / "unused")))
+    assert isinstance(target, TargetFiles)
+
+    config = yaml.safe_load(CATALOG.read_text())["target_files"]
+    path = tmp_path / "02_intermediate" / "target_files.json"
+    dataset = AbstractDataset.from_config("target_files", {**config, "path": str(path)})
+    assert not dataset.exists()
+    dataset.save(target)
+    assert dataset.exists()
+    assert json.loads(path.read_text())["name"] == "Ann Lee"
+    assert dataset.load() == target
 
 
 @pytest.fixture

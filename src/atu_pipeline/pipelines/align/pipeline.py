@@ -5,13 +5,12 @@ from kedro.pipeline import Node, Pipeline
 from .nodes import align_head
 
 
-def create_pipeline(settings: str = "params:atu", **kwargs) -> Pipeline:
-    """`settings`: where the AtuParams come from (a sweep point passes its own)."""
+def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
                 align_head,
-                ["subject_llm", "alignment_windows", "model_cache", settings],
+                ["subject_llm", "alignment_windows", "model_cache", "params:atu"],
                 ["aligned_head", "align_metrics"],
                 name="align_head",
             )

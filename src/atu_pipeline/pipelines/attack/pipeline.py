@@ -8,15 +8,14 @@ a missing model stops the run before any model is loaded.
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import (
-    attack_table_as_csv,
+from atu_pipeline.recipes.attack import (
     check_unlearned_model,
-    load_unlearned_llm,
     quantize_and_score,
     read_logit_lens,
     relearn_and_score,
-    report_attacks,
 )
+
+from .nodes import attack_table_as_csv, load_unlearned_llm, report_attacks
 
 MODELS = ["subject_llm", "attacked_llm"]
 REPORT_OUTPUTS = [

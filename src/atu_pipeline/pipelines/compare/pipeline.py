@@ -1,23 +1,20 @@
 """compare: a sweep's persisted point results -> ranked table, report, trade-off plots.
 
-Reads `sweep.<point>.point_result` from the catalog, so it can be re-run after one point was
-re-run by namespace. Outputs go to data/08_reporting/sweep/ and the MLflow run.
+Reads `sweep_results` (written by the sweep), so it can be re-run alone after a point changed.
+Outputs go to data/08_reporting/sweep/ and the MLflow run. The functions are reporting.compare's.
 """
 
 from kedro.pipeline import Node, Pipeline
 
-from atu_pipeline.pipelines.sweep.grid import Point
-
-from .nodes import collect_sweep, plot_comparison, ranking_report
+from atu_pipeline.reporting.compare import collect_sweep, plot_comparison, ranking_report
 
 
-def create_pipeline(points: list[Point]) -> Pipeline:
-    results = [f"sweep.{p.namespace}.point_result" for p in points]
+def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
                 collect_sweep,
-                ["original_utility", *results],
+                ["original_utility", "sweep_results"],
                 ["sweep_rounds", "sweep_ranking"],
                 name="collect_sweep",
             ),

@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import embed_alignment_windows, embed_concept, load_text_encoder
+from .nodes import embed_alignment_windows, embed_target, load_text_encoder
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -10,7 +10,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(load_text_encoder, "params:encoder", "text_encoder", name="load_text_encoder"),
             Node(
-                embed_concept,
+                embed_target,
                 ["text_encoder", "target_info", "params:embed"],
                 "target_embedding",
                 name="embed_concept",

@@ -1,3 +1,3 @@
-from .pipeline import before_after_pipeline, create_pipeline
+from .pipeline import create_pipeline
 
-__all__ = ["before_after_pipeline", "create_pipeline"]
+__all__ = ["create_pipeline"]

@@ -8,7 +8,6 @@ embedded:..., tiny:...), else `llm`.
 from kedro.pipeline import Node, Pipeline
 
 from .nodes import (
-    evaluate_before_after,
     evaluate_model,
     load_evaluated_llm,
     name_stage,
@@ -47,15 +46,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                 "stage_evaluations",
                 name="name_stage",
             ),
-            *report_pipeline().nodes,
-        ]
-    )
-
-
-def report_pipeline() -> Pipeline:
-    """`stage_evaluations` ({stage: metrics}) + `target_info` -> table, report, metrics, plots."""
-    return Pipeline(
-        [
             Node(
                 report_evaluation,
                 ["stage_evaluations", "target_info"],
@@ -65,14 +55,3 @@ def report_pipeline() -> Pipeline:
             Node(table_as_csv, "evaluation_table", "evaluation_table_csv", name="table_as_csv"),
         ]
     )
-
-
-def before_after_pipeline() -> Pipeline:
-    """For the unlearn run: subject_llm ("before") and unlearned_llm ("after") -> the report."""
-    evaluate = Node(
-        evaluate_before_after,
-        ["subject_llm", "unlearned_llm", "probes", "mia_texts", "utility_items", "params:eval"],
-        "stage_evaluations",
-        name="evaluate_before_after",
-    )
-    return Pipeline([evaluate]) + report_pipeline()

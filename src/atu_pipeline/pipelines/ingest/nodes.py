@@ -1,12 +1,13 @@
-"""Thin adapters over atu_pipeline.rwku: parameters in, tables out."""
+"""Thin adapters over atu_pipeline.data.rwku: parameters in, tables out."""
 
 import pandas as pd
 
-from atu_pipeline import rwku as rwku_files
+from atu_pipeline.data import rwku as rwku_files
+from atu_pipeline.data.rwku import TargetFiles
 from atu_pipeline.params import RwkuParams, WorldParams
 
 
-def find_target_files(target: str, rwku: RwkuParams, world: WorldParams) -> dict:
+def find_target_files(target: str, rwku: RwkuParams, world: WorldParams) -> TargetFiles:
     """Locate the target's files (writing the demo world or downloading first when needed).
 
     Args:
@@ -15,7 +16,7 @@ def find_target_files(target: str, rwku: RwkuParams, world: WorldParams) -> dict
         world: the demo world, used when `rwku.source == "demo"`.
 
     Returns:
-        The manifest: target id, name, intro and the local path of every file to read.
+        The target's id, name, intro and the local path of every file to read.
     """
     return rwku_files.find_target(
         target,
@@ -28,36 +29,36 @@ def find_target_files(target: str, rwku: RwkuParams, world: WorldParams) -> dict
     )
 
 
-def build_target_info(target_files: dict) -> dict:
+def build_target_info(target_files: TargetFiles) -> dict:
     """Returns `{id, name, intro, source}`."""
     return rwku_files.target_info(target_files)
 
 
-def build_probes(target_files: dict) -> pd.DataFrame:
+def build_probes(target_files: TargetFiles) -> pd.DataFrame:
     """Returns forget (levels 1-3) and neighbor (levels 1-2) probes, one row each."""
     return rwku_files.probe_table(target_files)
 
 
-def build_mia_texts(target_files: dict) -> pd.DataFrame:
+def build_mia_texts(target_files: TargetFiles) -> pd.DataFrame:
     """Returns the forget and retain MIA texts (`split`, `text`, `subject`)."""
     return rwku_files.mia_table(target_files)
 
 
-def collect_utility_items(target_files: dict) -> dict[str, list[dict]]:
+def collect_utility_items(target_files: TargetFiles) -> dict[str, list[dict]]:
     """Returns `{mmlu, bbh, truthfulqa, triviaqa, fluency, general_text}` record lists."""
     return rwku_files.utility_items(target_files)
 
 
-def build_forget_corpus(target_files: dict) -> pd.DataFrame:
+def build_forget_corpus(target_files: TargetFiles) -> pd.DataFrame:
     """Returns the target's forget corpus (`subject`, `text`)."""
     return rwku_files.forget_corpus_table(target_files)
 
 
-def build_retain_corpus(target_files: dict) -> pd.DataFrame:
+def build_retain_corpus(target_files: TargetFiles) -> pd.DataFrame:
     """Returns the forget corpora of the other targets picked by `rwku.other_targets`."""
     return rwku_files.retain_corpus_table(target_files)
 
 
-def build_injection_corpus(target_files: dict) -> pd.DataFrame:
+def build_injection_corpus(target_files: TargetFiles) -> pd.DataFrame:
     """Returns the texts and QA items that teach the LLM the people involved."""
     return rwku_files.injection_table(target_files)

@@ -1,69 +1,43 @@
-"""sweep: one namespaced instance per grid point (`sweep.<point>`), upstream outputs shared.
+"""sweep: the grid of `params:sweep` run point by point from one subject model (recipes.sweep).
 
-ATU points run align -> rounds at their hook layer and τ floor; GA / NPO points run their
-rounds at their learning rate. Every point ends with its kept model's utility and a record
-(`sweep.<point>.point_result`, a child MLflow run). Re-run one point with
-`kedro run --pipeline sweep --namespaces sweep.<point>`.
+Each point writes `08_reporting/sweep/<point>/` (result.json, round_scores.csv, summary) and logs
+one child MLflow run; a point already in its folder with the same settings is not run again.
 """
 
 from kedro.pipeline import Node, Pipeline
 
-from atu_pipeline.pipelines import align, baselines, unlearn
-
-from .grid import Point
-from .nodes import atu_settings, baseline_changes, point_recorder, utility_of
-
-SHARED_INPUTS = {
-    "subject_llm",
-    "alignment_windows",
-    "forget_corpus",
-    "target_embedding",
-    "probes",
-    "model_cache",
-    "utility_items",
-}
+from .nodes import original_utility, run_sweep
 
 
-def point_pipeline(point: Point) -> Pipeline:
-    if point.method == "atu":
-        settings = Node(atu_settings(point), "params:atu", "settings", name="settings")
-        run = Pipeline([settings]) + align.create_pipeline("settings")
-        run += unlearn.create_pipeline("settings", plots=False)
-        parameters = {"params:atu": "params:atu"}
-    else:
-        run = baselines.pipeline.template(baseline_changes(point))
-        parameters = {"params:baseline": f"params:{point.method}"}
-    record = Pipeline(
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
         [
             Node(
-                utility_of,
-                ["unlearned_llm", "utility_items", "params:sweep", "params:eval"],
-                "kept_utility",
-                name="kept_utility",
+                original_utility,
+                ["subject_llm", "utility_items", "params:sweep", "params:eval"],
+                "original_utility",
+                name="original_utility",
             ),
             Node(
-                point_recorder(point),
-                ["round_scores", "kept_utility", "settings", "params:sweep"],
-                "point_result",
-                name="record_point",
+                run_sweep,
+                [
+                    "subject_llm",
+                    "alignment_windows",
+                    "forget_corpus",
+                    "target_embedding",
+                    "probes",
+                    "utility_items",
+                    "model_cache",
+                    "sweep_folder",
+                    "params:sweep",
+                    "params:atu",
+                    "params:ga",
+                    "params:npo",
+                    "params:eval",
+                ],
+                "sweep_results",
+                name="run_sweep",
             ),
-        ]
-    )
-    return Pipeline(
-        run + record,
-        namespace=f"sweep.{point.namespace}",
-        inputs=SHARED_INPUTS & set((run + record).inputs()),
-        parameters={**parameters, "params:eval": "params:eval", "params:sweep": "params:sweep"},
-        tags=["sweep", point.method],
-    )
-
-
-def create_pipeline(points: list[Point]) -> Pipeline:
-    original = Node(
-        utility_of,
-        ["subject_llm", "utility_items", "params:sweep", "params:eval"],
-        "original_utility",
-        name="original_utility",
+        ],
         tags=["sweep"],
     )
-    return Pipeline([original]) + sum((point_pipeline(p) for p in points), Pipeline([]))

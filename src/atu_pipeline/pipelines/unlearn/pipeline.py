@@ -6,12 +6,13 @@ nodes); see pipeline_registry.py.
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import plot_rounds, plot_similarities, summarize_unlearning, unlearn_rounds
+from atu_pipeline.reporting.rounds import plot_rounds, plot_similarities, summary_line
+
+from .nodes import unlearn_rounds
 
 
-def create_pipeline(settings: str = "params:atu", plots: bool = True, **kwargs) -> Pipeline:
-    """`settings`: where the AtuParams come from (a sweep point passes its own, without plots)."""
-    rounds = Pipeline(
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
         [
             Node(
                 unlearn_rounds,
@@ -23,21 +24,13 @@ def create_pipeline(settings: str = "params:atu", plots: bool = True, **kwargs) 
                     "target_embedding",
                     "probes",
                     "model_cache",
-                    settings,
+                    "params:atu",
                     "params:eval",
                 ],
                 ["unlearned_llm", "round_scores", "unlearn_metrics", "concept_similarities"],
                 name="unlearn_rounds",
             ),
-            Node(
-                summarize_unlearning, "round_scores", "unlearn_summary", name="summarize_unlearning"
-            ),
-        ]
-    )
-    if not plots:
-        return rounds
-    return rounds + Pipeline(
-        [
+            Node(summary_line, "round_scores", "unlearn_summary", name="summarize_unlearning"),
             Node(plot_rounds, "round_scores", "rounds_plot", name="plot_rounds"),
             Node(
                 plot_similarities,

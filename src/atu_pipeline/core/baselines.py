@@ -1,0 +1,98 @@
+"""Token-level baselines on the forget corpus: gradient ascent (GA) and NPO, as RWKU defines them.
+
+Both score the corpus with the causal-LM loss: position t predicts token t+1 (labels shifted
+once), padding never counts. GA ascends the token-mean loss; NPO pushes each sequence's summed
+NLL above a frozen reference model's (`losses.npo_loss`). The reference NLLs are computed once,
+before the first step, so no second model stays in memory.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from atu_pipeline.core.losses import ga_loss, npo_loss
+from atu_pipeline.core.training import (
+    OnStep,
+    autocast,
+    sample_rows,
+    supervised_logits,
+    trim,
+    update,
+)
+from atu_pipeline.core.windows import TokenizedCorpus
+
+METHODS = ("ga", "npo")
+
+
+def sequence_nll(
+    model: nn.Module, ids: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed NLL (B,) of every real next token of each row, and the token counts (B,)."""
+    labels = ids.masked_fill(mask == 0, -100)
+    logits, gold = supervised_logits(model, ids, mask, labels)
+    token_nll = F.cross_entropy(logits.float(), gold, reduction="none")
+    rows = (labels[:, 1:] != -100).nonzero()[:, 0]
+    zeros = torch.zeros(len(ids), device=token_nll.device)
+    return zeros.index_add(0, rows, token_nll), zeros.index_add(0, rows, torch.ones_like(token_nll))
+
+
+@torch.no_grad()
+def corpus_sequence_nll(model: nn.Module, corpus: TokenizedCorpus, batch_size: int) -> torch.Tensor:
+    """Summed NLL (N,) of every corpus row under `model` as it is now (NPO's reference)."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    values = []
+    for start in range(0, len(corpus.input_ids), batch_size):
+        ids, mask = trim(
+            corpus.input_ids[start : start + batch_size],
+            corpus.attention_mask[start : start + batch_size],
+        )
+        with autocast(device):
+            nll, _ = sequence_nll(model, ids.to(device), mask.to(device))
+        values.append(nll.float().cpu())
+    model.train(was_training)
+    return torch.cat(values)
+
+
+def token_unlearn_steps(
+    model: nn.Module,
+    corpus: TokenizedCorpus,
+    *,
+    method: str,
+    steps: int,
+    optimizer: torch.optim.Optimizer,
+    batch_size: int,
+    grad_clip: float,
+    generator: torch.Generator,
+    reference_nll: torch.Tensor | None = None,
+    beta: float = 0.1,
+    on_step: OnStep = None,
+) -> list[dict[str, float]]:
+    """`steps` GA or NPO updates on batches drawn from the corpus (as ATU draws them)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown token-level method {method!r}; expected one of {METHODS}")
+    if method == "npo" and reference_nll is None:
+        raise ValueError("NPO needs the reference model's NLL of every corpus row")
+    device = next(model.parameters()).device
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    model.train()
+    history = []
+    for step in range(steps):
+        rows = sample_rows(len(corpus.input_ids), batch_size, generator)
+        ids, mask = trim(corpus.input_ids[rows], corpus.attention_mask[rows])
+        with autocast(device):
+            nll, tokens = sequence_nll(model, ids.to(device), mask.to(device))
+        if method == "ga":
+            loss = ga_loss(nll, tokens)
+        else:
+            loss = npo_loss(nll, reference_nll[rows].to(device), beta)
+        update(loss, optimizer, trainable, grad_clip)
+        # the forget NLL per token, before this update
+        history.append(
+            {"unlearn_loss": loss.item(), "forget_nll": (nll.sum() / tokens.sum()).item()}
+        )
+        if on_step:
+            on_step(step, history[-1])
+    model.eval()
+    return history

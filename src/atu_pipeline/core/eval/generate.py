@@ -1,0 +1,163 @@
+"""Batched greedy generation and teacher-forced scoring with a causal LM.
+
+Padding is done here on id lists, never through the tokenizer: generation pads on the LEFT (so
+every row's next token is at the last column; `generate` derives position ids from the mask),
+scoring pads on the RIGHT (a plain forward numbers positions 0..T-1, which is only right for
+rows that start at column 0). The tokenizer's own `padding_side` is therefore never changed.
+Rows are sorted by length, longest first, so batches waste little padding and a memory error
+shows up on the first batch; results come back in input order.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+from transformers import GenerationConfig
+
+from atu_pipeline.core.eval.metrics import target_logprobs, vocab_moments
+from atu_pipeline.core.eval.prompts import prompt_ids
+from atu_pipeline.core.llm import CausalLM
+
+OnBatch = Callable[[int, int], None]  # (rows done, rows in total)
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[None]:
+    """Eval mode and no autograd inside; the model's previous train/eval mode after."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def pad(seqs: list[list[int]], pad_id: int, side: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack id lists into (B, T) ids and (B, T) attention mask, padding on `side`."""
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for row, seq in enumerate(seqs):
+        span = slice(width - len(seq), width) if side == "left" else slice(0, len(seq))
+        ids[row, span] = torch.tensor(seq, dtype=torch.long)
+        mask[row, span] = 1
+    return ids, mask
+
+
+def batches_by_length(seqs: list[list[int]], batch_size: int) -> list[list[int]]:
+    """Row indices grouped into batches of similar length, longest first."""
+    order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def stop_ids(llm: CausalLM) -> list[int]:
+    """Token ids that end an answer: the tokenizer's eos and the model's generation eos ids
+    (e.g. Llama-3-Instruct's `<|eot_id|>`, Phi-3's `<|end|>`)."""
+    found = [llm.tokenizer.eos_token_id, getattr(llm.model.generation_config, "eos_token_id", None)]
+    flat = [i for x in found for i in (x if isinstance(x, list) else [x]) if i is not None]
+    return sorted(set(flat))
+
+
+def pad_id(llm: CausalLM) -> int:
+    tokenizer = llm.tokenizer
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stop_ids(llm)[0]
+
+
+def cut_at_stop(ids: list[int], stops: list[int]) -> list[int]:
+    """Ids before the first stop id (the whole list when none occurs)."""
+    for i, token in enumerate(ids):
+        if token in stops:
+            return ids[:i]
+    return ids
+
+
+def generate(
+    llm: CausalLM,
+    prompts: list[str],
+    max_new_tokens: int = 30,
+    batch_size: int = 16,
+    on_batch: OnBatch | None = None,
+) -> list[str]:
+    """Greedy continuations of rendered prompts, stripped, in input order.
+
+    Only the new tokens are decoded (sliced by token count, not by string length), each
+    cut at its first stop id, with special tokens skipped.
+    """
+    seqs = [prompt_ids(llm.tokenizer, p) for p in prompts]
+    stops, pid = stop_ids(llm), pad_id(llm)
+    config = GenerationConfig(
+        do_sample=False, max_new_tokens=max_new_tokens, eos_token_id=stops, pad_token_id=pid
+    )
+    outputs: list[str] = [""] * len(prompts)
+    with eval_mode(llm.model):
+        for done, rows in enumerate(batches_by_length(seqs, batch_size)):
+            ids, mask = pad([seqs[i] for i in rows], pid, "left")
+            out = llm.model.generate(
+                input_ids=ids.to(llm.device),
+                attention_mask=mask.to(llm.device),
+                generation_config=config,
+            )
+            for row, new in zip(rows, out[:, ids.shape[1] :].tolist(), strict=True):
+                text = llm.tokenizer.decode(cut_at_stop(new, stops), skip_special_tokens=True)
+                outputs[row] = text.strip()
+            if on_batch is not None:
+                on_batch(min((done + 1) * batch_size, len(prompts)), len(prompts))
+    return outputs
+
+
+def _right_padded_logits(
+    llm: CausalLM, seqs: list[list[int]], keep: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Forward a right-padded batch. Returns logits (B, T, V), or (B, 1, V) at the positions
+    `keep` (B,) only: the lm_head then projects one position per row, not all T."""
+    ids, mask = pad(seqs, pad_id(llm), "right")
+    extra = {} if keep is None else {"logits_to_keep": keep[:, None].to(llm.device)}
+    return llm.model(
+        input_ids=ids.to(llm.device), attention_mask=mask.to(llm.device), **extra
+    ).logits
+
+
+def token_logprobs(
+    llm: CausalLM,
+    seqs: list[list[int]],
+    batch_size: int = 8,
+    with_stats: bool = False,
+    on_batch: OnBatch | None = None,
+) -> list[dict[str, torch.Tensor]]:
+    """Teacher-forced log p(x_t | x_<t) for t = 1..T-1 of every id list, in input order.
+
+    Returns per sequence {"logp": (T-1,)} and, with `with_stats`, also the mean "mu" (T-1,)
+    and standard deviation "sigma" (T-1,) of log p over the vocabulary (for Min-K%++).
+    Sequences shorter than 2 tokens get empty tensors.
+    """
+    results: list[dict[str, torch.Tensor]] = [{} for _ in seqs]
+    with eval_mode(llm.model):
+        for done, rows in enumerate(batches_by_length(seqs, batch_size)):
+            logits = _right_padded_logits(llm, [seqs[i] for i in rows])  # (B, T, V)
+            for b, row in enumerate(rows):
+                seq = torch.tensor(seqs[row], device=logits.device)
+                # logits at position t predict token t + 1; float32 one row at a time
+                log_probs = logits[b, : len(seq) - 1].float().log_softmax(-1)  # (T-1, V)
+                stats = {"logp": target_logprobs(log_probs, seq[1:]).cpu()}
+                if with_stats:
+                    mu, sigma = vocab_moments(log_probs)
+                    stats |= {"mu": mu.cpu(), "sigma": sigma.cpu()}
+                results[row] = stats
+            if on_batch is not None:
+                on_batch(min((done + 1) * batch_size, len(seqs)), len(seqs))
+    return results
+
+
+def next_token_logits(
+    llm: CausalLM, seqs: list[list[int]], candidates: list[int], batch_size: int = 8
+) -> torch.Tensor:
+    """Logits of the `candidates` ids for the token after each id list: (N, C)."""
+    out = torch.empty(len(seqs), len(candidates))
+    with eval_mode(llm.model):
+        for rows in batches_by_length(seqs, batch_size):
+            last = torch.tensor([len(seqs[i]) - 1 for i in rows])
+            logits = _right_padded_logits(llm, [seqs[i] for i in rows], keep=last)  # (B, 1, V)
+            out[rows] = logits[:, 0, candidates].float().cpu()
+    return out

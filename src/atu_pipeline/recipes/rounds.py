@@ -1,0 +1,205 @@
+"""The plain functions every unlearning recipe (ATU, GA, NPO) calls around its loop.
+
+A trainable copy of the subject model; a checkpoint directory keyed by everything a run depends
+on, so that the same command resumes a killed run from its last finished round; saving and
+resuming a round; the keep rule; the per-round table and its MLflow histories.
+"""
+
+import copy
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from atu_pipeline.core.checkpoint import (
+    drop_resume_state,
+    latest_checkpoint,
+    load_checkpoint,
+    read_trainable_weights,
+    restore_rng,
+    save_checkpoint,
+)
+from atu_pipeline.core.head import EmbeddingHead
+from atu_pipeline.core.llm import (
+    CausalLM,
+    fingerprint,
+    pick_device,
+    restore_trainable,
+    set_trainable,
+    trainable_state,
+)
+from atu_pipeline.core.schedule import choose_round, reached_early_stop
+from atu_pipeline.core.training import OptimSpec
+from atu_pipeline.io.models import ModelCache
+from atu_pipeline.params import EvalParams, RoundsParams, TrainParams
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RoundLog:
+    """What a run has measured so far: the scores before unlearning (round 0) and one row per
+    finished round (round, τ, mean losses, probe scores). It is the checkpoint's progress.json."""
+
+    baseline: dict[str, float]
+    history: list[dict] = field(default_factory=list)
+
+    def done(self, index: int) -> bool:
+        return any(row["round"] == index for row in self.history)
+
+    def stopped_early(self, early_stop_forget: float | None) -> bool:
+        return bool(self.history) and reached_early_stop(self.history[-1], early_stop_forget)
+
+    def to_dict(self) -> dict:
+        last = self.history[-1]["round"] if self.history else 0
+        return {"round": last, "baseline": self.baseline, "history": self.history}
+
+
+@dataclass(frozen=True)
+class UnlearningResult:
+    """A finished run: the kept model, its round, the per-round table and MLflow histories."""
+
+    llm: CausalLM  # the subject model itself when no round kept the neighbor floor
+    kept_round: int
+    round_scores: pd.DataFrame  # one row per round, round 0 = before unlearning
+    metrics: dict[str, list[dict]]  # per-step losses and per-round scores
+
+
+def optim_spec(train: TrainParams) -> OptimSpec:
+    return OptimSpec(
+        train.optimizer, train.lr, train.weight_decay, train.batch_size, train.grad_clip
+    )
+
+
+def seeded_generator(seed: int) -> torch.Generator:
+    """Seed torch's global RNG (dropout) and return a generator for batch sampling."""
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def trainable_copy(subject_llm: CausalLM, params: RoundsParams, *, hook_layer: int) -> CausalLM:
+    """A copy with only the configured weights trainable, on the run's device: the subject
+    model stays the "before" reference of every comparison."""
+    trainable = params.trainable
+    model = set_trainable(
+        copy.deepcopy(subject_llm.model),
+        trainable.mode,
+        hook_layer=hook_layer,
+        first_layer=trainable.first_layer,
+        last_layer=trainable.last_layer,
+        lora_rank=trainable.lora_rank,
+        lora_alpha=trainable.lora_alpha,
+        lora_targets=trainable.lora_targets,
+    )
+    if params.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+    return CausalLM(model.to(pick_device(params.device)), subject_llm.tokenizer)
+
+
+def run_directory(
+    cache: ModelCache,
+    method: str,
+    *,
+    subject_llm: CausalLM,
+    forget_corpus: pd.DataFrame,
+    probes: pd.DataFrame,
+    eval_params: EvalParams,
+    **recipe: object,
+) -> Path:
+    """Where a run's round checkpoints live: keyed by the method, its inputs and settings."""
+    return cache.path(
+        f"{method}-"
+        + cache.key(
+            llm=fingerprint(subject_llm.model.state_dict()),
+            corpus=hashlib.sha256(forget_corpus.to_json().encode()).hexdigest(),
+            probes=hashlib.sha256(probes.to_json().encode()).hexdigest(),
+            eval=eval_params.model_dump(include={"batch_size", "max_new_tokens", "max_probes"}),
+            **recipe,
+        )
+    )
+
+
+def resume(
+    run_dir: Path,
+    llm: CausalLM,
+    head: EmbeddingHead | None,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+) -> RoundLog | None:
+    """Load the latest finished round into the model, head, optimizer and RNGs; None if none."""
+    latest = latest_checkpoint(run_dir)
+    if latest is None:
+        return None
+    state = load_checkpoint(latest)
+    restore_trainable(llm.model, state["llm_trainable"])
+    if head is not None:
+        head.load_state_dict(state["head"].state_dict())
+    optimizer.load_state_dict(state["optimizer"])
+    restore_rng(state["rng"], generator)
+    log.info("resuming from %s", latest)
+    progress = state["progress"]
+    return RoundLog(progress["baseline"], progress["history"])
+
+
+def save_round(
+    run_dir: Path,
+    rounds: RoundLog,
+    *,
+    llm: CausalLM,
+    head: EmbeddingHead | None,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+) -> None:
+    """Checkpoint the last finished round; older rounds keep their weights only."""
+    index = rounds.history[-1]["round"]
+    saved = save_checkpoint(
+        run_dir / f"round_{index:02d}",
+        llm_trainable=trainable_state(llm.model),
+        head=head,
+        optimizer=optimizer,
+        generator=generator,
+        progress=rounds.to_dict(),
+    )
+    drop_resume_state(run_dir, keep=saved)
+
+
+def keep_round(
+    run_dir: Path, rounds: RoundLog, params: RoundsParams, llm: CausalLM, subject_llm: CausalLM
+) -> tuple[int, CausalLM]:
+    """The round the keep rule picks and its model (the subject model when none qualifies)."""
+    kept = choose_round(rounds.history, rounds.baseline, params.keep, params.neighbor_floor)
+    if kept == 0:
+        log.warning("no round kept the neighbor floor: keeping the model before unlearning")
+        return kept, subject_llm
+    if kept != rounds.history[-1]["round"]:
+        restore_trainable(llm.model, read_trainable_weights(run_dir / f"round_{kept:02d}"))
+    return kept, llm
+
+
+def round_table(rounds: RoundLog, kept: int) -> pd.DataFrame:
+    """One row per round (round 0 = before unlearning), `kept` marking the kept round."""
+    table = pd.DataFrame([{"round": 0, "tau": None, **rounds.baseline}] + rounds.history)
+    table["kept"] = table["round"] == kept
+    return table
+
+
+def round_metrics(scores: pd.DataFrame) -> dict[str, list[dict]]:
+    """Each evaluation metric as an MLflow history over rounds (step 0 = before unlearning)."""
+    columns = [c for c in scores.columns if c.startswith(("forget/", "neighbor/"))]
+    return {
+        column: [
+            {"value": float(v), "step": int(r)}
+            for r, v in zip(scores["round"], scores[column], strict=True)
+            if pd.notna(v)
+        ]
+        for column in columns
+    }
+
+
+def brief(row: dict) -> str:
+    """`round 3: forget/all 12.5, neighbor/all 90.6` (for a log line the terminal does not cut)."""
+    scores = ", ".join(f"{k} {row[k]:.1f}" for k in ("forget/all", "neighbor/all") if k in row)
+    return f"round {row['round']}: {scores}"

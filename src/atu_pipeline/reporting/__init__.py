@@ -1,0 +1,1 @@
+"""Tables, reports, plots and progress bars: pure functions of results (no Kedro, no files)."""

@@ -1,0 +1,36 @@
+import torch
+
+from atu_pipeline.core.lm_data import lm_examples
+from atu_pipeline.core.training import finetune_lm, make_optimizer, means, supervised_logits
+
+
+def test_supervised_logits_equal_the_full_models_at_labelled_positions(tiny_llm):
+    ids, mask, labels = lm_examples(tiny_llm.tokenizer, ["Q: who?\nA:", ""], [" Ann", "a b c"], 32)
+    logits, gold = supervised_logits(tiny_llm.model, ids, mask, labels)
+    full = tiny_llm.model(input_ids=ids, attention_mask=mask).logits[:, :-1]
+    keep = labels[:, 1:] != -100
+    assert torch.allclose(logits, full[keep], atol=1e-5)
+    assert torch.equal(gold, labels[:, 1:][keep])
+
+
+def test_finetune_lm_learns_a_fact(tiny_llm):
+    ids, mask, labels = lm_examples(tiny_llm.tokenizer, ["Q: who?\nA:"] * 4, [" Ann Lee"] * 4, 32)
+    model = tiny_llm.model.requires_grad_(True)
+    optimizer = make_optimizer(model.parameters(), "adamw", 2e-2, 0.0)
+    history = finetune_lm(
+        model,
+        ids,
+        mask,
+        labels,
+        epochs=15,
+        optimizer=optimizer,
+        batch_size=4,
+        grad_clip=1.0,
+        generator=torch.Generator().manual_seed(0),
+    )
+    assert history[-1]["lm_loss"] < 0.5 * history[0]["lm_loss"]
+
+
+def test_means_average_every_key_and_an_empty_history_is_empty():
+    assert means([{"a": 1.0, "b": 4.0}, {"a": 3.0, "b": 0.0}]) == {"a": 2.0, "b": 2.0}
+    assert means([]) == {}

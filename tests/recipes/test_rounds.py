@@ -1,0 +1,156 @@
+"""The plain functions every recipe calls around its loop: trainable copy, round checkpoints and
+resume, the keep rule on saved rounds, the round table."""
+
+import pandas as pd
+import pytest
+import torch
+
+from atu_pipeline.core.training import make_optimizer
+from atu_pipeline.io.models import ModelCache
+from atu_pipeline.params import BaselineParams, EvalParams
+from atu_pipeline.recipes.rounds import (
+    RoundLog,
+    keep_round,
+    resume,
+    round_metrics,
+    round_table,
+    run_directory,
+    save_round,
+    seeded_generator,
+    trainable_copy,
+)
+
+SETTINGS = BaselineParams(
+    method="ga", train={"lr": 1e-3}, trainable={"mode": "layers", "first_layer": 2}
+)
+BASELINE = {"forget/all": 90.0, "neighbor/all": 80.0}
+
+
+def _same_weights(a, b) -> bool:
+    return all(
+        torch.equal(x, y) for x, y in zip(a.model.parameters(), b.model.parameters(), strict=True)
+    )
+
+
+def _round(index: int, forget: float, neighbor: float) -> dict:
+    return {"round": index, "tau": None, "forget/all": forget, "neighbor/all": neighbor}
+
+
+def _step(llm, optimizer) -> None:
+    """One update that changes every trainable weight (and the optimizer state)."""
+    loss = sum(p.square().sum() for p in llm.model.parameters() if p.requires_grad)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+
+
+def test_trainable_copy_trains_only_the_chosen_blocks_and_leaves_the_subject_alone(tiny_llm):
+    before = {k: v.clone() for k, v in tiny_llm.model.state_dict().items()}
+    llm = trainable_copy(tiny_llm, SETTINGS, hook_layer=4)
+    trainable = {n for n, p in llm.model.named_parameters() if p.requires_grad}
+    assert trainable and all(
+        n.startswith(("model.layers.2.", "model.layers.3.")) for n in trainable
+    )
+    _step(llm, make_optimizer(llm.model.parameters(), "sgd", 0.1, 0.0))
+    assert all(torch.equal(before[k], v) for k, v in tiny_llm.model.state_dict().items())
+
+
+def test_a_saved_round_resumes_weights_optimizer_rng_and_scores(tiny_llm, tmp_path):
+    llm = trainable_copy(tiny_llm, SETTINGS, hook_layer=4)
+    optimizer = make_optimizer(llm.model.parameters(), "adamw", 1e-2, 0.0)
+    generator = seeded_generator(3)
+    _step(llm, optimizer)
+    rounds = RoundLog(BASELINE, [_round(1, 50.0, 79.0)])
+    save_round(tmp_path, rounds, llm=llm, head=None, optimizer=optimizer, generator=generator)
+    expected_draw = torch.randint(0, 1000, (4,), generator=generator)
+
+    fresh = trainable_copy(tiny_llm, SETTINGS, hook_layer=4)
+    fresh_optimizer = make_optimizer(fresh.model.parameters(), "adamw", 1e-2, 0.0)
+    fresh_generator = seeded_generator(99)
+    resumed = resume(tmp_path, fresh, None, fresh_optimizer, fresh_generator)
+    assert resumed.baseline == BASELINE and resumed.history == rounds.history
+    assert _same_weights(llm, fresh)
+    assert torch.equal(torch.randint(0, 1000, (4,), generator=fresh_generator), expected_draw)
+    _step(llm, optimizer)
+    _step(fresh, fresh_optimizer)  # same Adam moments, so the same next update
+    assert _same_weights(llm, fresh)
+
+
+def test_nothing_to_resume_is_none(tiny_llm, tmp_path):
+    llm = trainable_copy(tiny_llm, SETTINGS, hook_layer=4)
+    optimizer = make_optimizer(llm.model.parameters(), "sgd", 0.1, 0.0)
+    assert resume(tmp_path, llm, None, optimizer, seeded_generator(0)) is None
+
+
+def test_keep_round_restores_an_older_rounds_weights_or_the_subject_model(tiny_llm, tmp_path):
+    llm = trainable_copy(tiny_llm, SETTINGS, hook_layer=4)
+    optimizer = make_optimizer(llm.model.parameters(), "sgd", 0.1, 0.0)
+    generator = seeded_generator(0)
+    rounds = RoundLog(BASELINE)
+    saved = []
+    for index, (forget, neighbor) in enumerate([(40.0, 78.0), (5.0, 20.0)], start=1):
+        _step(llm, optimizer)
+        rounds.history.append(_round(index, forget, neighbor))
+        save_round(tmp_path, rounds, llm=llm, head=None, optimizer=optimizer, generator=generator)
+        saved.append([p.detach().clone() for p in llm.model.parameters()])
+    settings = SETTINGS.model_copy(update={"keep": "best_tradeoff", "neighbor_floor": 0.9})
+    kept, kept_llm = keep_round(tmp_path, rounds, settings, llm, tiny_llm)
+    assert kept == 1 and kept_llm is llm
+    assert all(torch.equal(a, b) for a, b in zip(llm.model.parameters(), saved[0], strict=True))
+    strict = SETTINGS.model_copy(update={"keep": "best_tradeoff", "neighbor_floor": 1.0})
+    assert keep_round(tmp_path, rounds, strict, llm, tiny_llm) == (0, tiny_llm)
+
+
+def test_only_the_latest_round_keeps_its_resume_state(tiny_llm, tmp_path):
+    llm = trainable_copy(tiny_llm, SETTINGS, hook_layer=4)
+    optimizer = make_optimizer(llm.model.parameters(), "sgd", 0.1, 0.0)
+    rounds = RoundLog(BASELINE)
+    for index in (1, 2):
+        rounds.history.append(_round(index, 50.0, 80.0))
+        save_round(
+            tmp_path, rounds, llm=llm, head=None, optimizer=optimizer, generator=seeded_generator(0)
+        )
+    assert sorted(p.parent.name for p in tmp_path.glob("round_*/state.pt")) == ["round_02"]
+    assert sorted(p.name for p in tmp_path.glob("round_*")) == ["round_01", "round_02"]
+
+
+def test_round_log_knows_its_rounds_and_its_early_stop():
+    rounds = RoundLog(BASELINE, [_round(1, 30.0, 80.0), _round(2, 8.0, 80.0)])
+    assert rounds.done(2) and not rounds.done(3)
+    assert rounds.stopped_early(10.0) and not rounds.stopped_early(5.0)
+    assert not RoundLog(BASELINE).stopped_early(10.0)
+    assert rounds.to_dict()["round"] == 2
+
+
+def test_round_table_marks_the_kept_round_and_metrics_step_by_round():
+    table = round_table(RoundLog(BASELINE, [_round(1, 30.0, 80.0), _round(2, 8.0, 60.0)]), kept=1)
+    assert table["round"].tolist() == [0, 1, 2] and table["kept"].tolist() == [False, True, False]
+    metrics = round_metrics(table)
+    assert metrics["forget/all"] == [
+        {"value": 90.0, "step": 0},
+        {"value": 30.0, "step": 1},
+        {"value": 8.0, "step": 2},
+    ]
+
+
+def test_run_directory_changes_with_any_input_or_setting(tiny_llm, tmp_path):
+    cache = ModelCache(tmp_path)
+    corpus = pd.DataFrame({"subject": ["A"], "text": ["A wrote B."]})
+    probes = pd.DataFrame({"query": ["Who wrote B?"], "answer": ["A"]})
+    inputs = {"subject_llm": tiny_llm, "forget_corpus": corpus, "probes": probes}
+    first = run_directory(cache, "ga", **inputs, eval_params=EvalParams(), lr=1e-5)
+    assert first == run_directory(cache, "ga", **inputs, eval_params=EvalParams(), lr=1e-5)
+    assert first != run_directory(cache, "ga", **inputs, eval_params=EvalParams(), lr=2e-5)
+    assert first != run_directory(cache, "npo", **inputs, eval_params=EvalParams(), lr=1e-5)
+    other_probes = inputs | {"probes": probes.assign(answer=["B"])}
+    assert first != run_directory(cache, "ga", **other_probes, eval_params=EvalParams(), lr=1e-5)
+    assert first.name.startswith("ga-")
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_seeded_generator_seeds_both_rngs(seed):
+    generator = seeded_generator(seed)
+    first = (torch.rand(2), torch.rand(2, generator=generator))
+    generator = seeded_generator(seed)
+    second = (torch.rand(2), torch.rand(2, generator=generator))
+    assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))
