@@ -1,6 +1,7 @@
 """Shared fixtures: tiny random models (built once per session) and MLflow hygiene."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +47,56 @@ def _end_leftover_mlflow_runs():
         mlflow = sys.modules["mlflow"]
         while mlflow.active_run() is not None:
             mlflow.end_run()
+
+
+@pytest.fixture(scope="session")
+def demo_tables(tmp_path_factory):
+    """Target 1 of the test environment's demo world, as the ingest pipeline tables it."""
+    from atu_pipeline.data import rwku
+    from atu_pipeline.params import WorldParams
+
+    root = tmp_path_factory.mktemp("world")
+    world = WorldParams(n_people=3, corpus_texts_per_person=4, utility_items=2, root=str(root))
+    files = rwku.find_target(
+        "1",
+        source="demo",
+        root="",
+        hub_id="",
+        forget_corpus="positive_phi",
+        other_targets=1,
+        world=world.model_dump(),
+    )
+    return {
+        "target_info": rwku.target_info(files),
+        "probes": rwku.probe_table(files),
+        "mia_texts": rwku.mia_table(files),
+        "utility_items": rwku.utility_items(files),
+        "forget_corpus": rwku.forget_corpus_table(files),
+        "retain_corpus": rwku.retain_corpus_table(files),
+        "injection_corpus": rwku.injection_table(files),
+    }
+
+
+@pytest.fixture(scope="session")
+def test_params():
+    """The `test` environment's typed parameter groups (as a run would validate them)."""
+    from kedro.config import OmegaConfigLoader
+
+    from atu_pipeline import params as p
+    from atu_pipeline.settings import CONFIG_LOADER_ARGS
+
+    conf = str(Path(__file__).resolve().parents[1] / "conf")
+    args = {k: v for k, v in CONFIG_LOADER_ARGS.items() if k != "default_run_env"}
+    raw = OmegaConfigLoader(conf, default_run_env="test", **args)["parameters"]
+    kinds = {
+        "atu": p.AtuParams,
+        "ga": p.BaselineParams,
+        "npo": p.BaselineParams,
+        "embed": p.EmbedParams,
+        "eval": p.EvalParams,
+        "sweep": p.SweepParams,
+        "inject": p.InjectParams,
+        "llm": p.ModelSpec,
+        "encoder": p.ModelSpec,
+    }
+    return {name: kind(**raw[name]) for name, kind in kinds.items()}
