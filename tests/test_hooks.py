@@ -20,7 +20,8 @@ def test_flatten_expands_nested_dicts_and_pydantic_models():
 
 def test_typed_parameters_are_logged_one_field_each(tmp_path):
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    with mlflow.start_run() as run:
+    experiment = mlflow.create_experiment("hooks")  # not the id an earlier test left active
+    with mlflow.start_run(experiment_id=experiment) as run:
         inputs = {"params:head": HeadParams(width=64), "params:plain": {"a": 1}, "data": 3}
         ProjectHooks().before_node_run(_Node(), inputs)
     params = mlflow.get_run(run.info.run_id).data.params
