@@ -64,11 +64,13 @@ def demo_tables(tmp_path_factory):
         hub_id="",
         forget_corpus="positive_phi",
         other_targets=1,
+        retain_targets=2,
         world=world.model_dump(),
     )
     return {
         "target_info": rwku.target_info(files),
-        "probes": rwku.probe_table(files),
+        "probes": rwku.probe_table(files, test_share=0.5, seed=0),
+        "retain_probes": rwku.retain_probe_table(files, test_share=0.5, seed=0),
         "mia_texts": rwku.mia_table(files),
         "utility_items": rwku.utility_items(files),
         "forget_corpus": rwku.forget_corpus_table(files),
@@ -98,5 +100,6 @@ def test_params():
         "inject": p.InjectParams,
         "llm": p.ModelSpec,
         "encoder": p.ModelSpec,
+        "engine": p.EngineParams,
     }
     return {name: kind(**raw[name]) for name, kind in kinds.items()}

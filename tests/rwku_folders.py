@@ -90,12 +90,13 @@ def find(root: Path, target: str = "1", **overrides) -> TargetFiles:
         hub_id="jinzhuoran/RWKU",
         forget_corpus="positive_phi",
         other_targets=2,
+        retain_targets=2,
     )
     return rwku.find_target(target, **{**settings, **overrides})
 
 
 def read_everything(target: TargetFiles) -> None:
-    rwku.probe_table(target)
+    rwku.probe_table(target, test_share=0.5, seed=0)
     rwku.mia_table(target)
     rwku.utility_items(target)
     rwku.forget_corpus_table(target)

@@ -15,7 +15,7 @@ ALLOWED = {
     "tracking": set(),
     "data": set(),
     "io": {"core", "data"},
-    "reporting": {"params"},
+    "reporting": {"params", "data"},
     "recipes": {"core", "data", "io", "reporting", "params", "tracking"},
     "pipelines": {"core", "data", "io", "reporting", "params", "recipes", "tracking"},
     "hooks": {"tracking"},

@@ -31,8 +31,8 @@ def test_changing_the_keep_rule_reuses_the_checkpoints(tmp_path):
     assert {p: p.stat().st_mtime_ns for p in checkpoints.glob("ga-*/round_*/*")} == trained
     scores = pd.read_csv(tmp_path / "data/08_reporting/ga/round_scores.csv")
     rounds = scores[scores["round"] > 0]
-    eligible = rounds[rounds["neighbor/all"] >= scores.loc[0, "neighbor/all"]]
-    best = eligible[eligible["forget/all"] == eligible["forget/all"].min()]
+    eligible = rounds[rounds["val/neighbor/all"] >= scores.loc[0, "val/neighbor/all"]]
+    best = eligible[eligible["val/forget/all"] == eligible["val/forget/all"].min()]
     assert scores.loc[scores["kept"], "round"].item() in (set(best["round"]) or {0})
 
 
@@ -48,7 +48,7 @@ def test_sweep_logs_one_child_run_per_point_and_compares_them(tmp_path):
     atu = children[children["tags.mlflow.runName"] == "atu_tau0p1_layer2"].iloc[0]
     assert (atu["params.method"], atu["params.tau"], atu["params.layer"]) == ("atu", "0.1", "2")
     assert atu["params.settings.taus"] == "[0.5, 0.1]"  # from atu.taus[0] down to the floor
-    assert "metrics.kept/forget/all" in atu.index and "metrics.kept/utility/mmlu" in atu.index
+    assert "metrics.kept/test/forget/all" in atu.index and "metrics.kept/utility/mmlu" in atu.index
 
     out = tmp_path / "data/08_reporting/sweep"
     assert not list(out.parent.glob("sweep.*")), "a point's report landed outside sweep/"

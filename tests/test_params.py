@@ -10,8 +10,10 @@ from atu_pipeline.params import (
     AttackParams,
     AtuParams,
     BaselineParams,
+    BenchmarkParams,
     CompareParams,
     EmbedParams,
+    EngineParams,
     EvalParams,
     InjectParams,
     ModelSpec,
@@ -19,6 +21,7 @@ from atu_pipeline.params import (
     SweepParams,
     WorldParams,
 )
+from atu_pipeline.recipes.benchmark import method_settings
 from atu_pipeline.recipes.sweep import point_settings, sweep_points
 from atu_pipeline.settings import CONFIG_LOADER_ARGS
 
@@ -39,6 +42,8 @@ GROUPS = {
     "compare": CompareParams,
     "eval": EvalParams,
     "attack": AttackParams,
+    "benchmark": BenchmarkParams,
+    "engine": EngineParams,
 }
 
 
@@ -60,8 +65,10 @@ def test_every_group_of_every_environment_validates(env):
     assert isinstance(typed["target"], str)
     grid = sweep_points(typed["sweep"])
     assert grid
+    methods = {"atu": typed["atu"], "ga": typed["ga"], "npo": typed["npo"]}
     for point in grid:  # each point's own settings validate too
-        point_settings(point, atu=typed["atu"], ga=typed["ga"], npo=typed["npo"])
+        point_settings(point, **methods)
+    method_settings(typed["benchmark"], **methods)  # every configuration, at equal budgets
 
 
 def test_trainable_blocks_must_lie_below_the_hook_layer():
@@ -90,3 +97,22 @@ def test_alignment_has_no_sequence_length_knob():
     atu = {"align": {"lr": 1e-3, "max_length": 64}, "unlearn": {"lr": 1e-5}, "taus": [0.5]}
     with pytest.raises(ValidationError, match="max_length"):
         AtuParams(**atu)
+
+
+def test_benchmark_methods_get_equal_tuning():
+    configs = {"atu": [{}, {}], "ga": [{}]}
+    with pytest.raises(ValidationError, match="same number of configurations"):
+        BenchmarkParams(targets=["2"], tuning_targets=["1"], configurations=configs)
+    with pytest.raises(ValidationError, match="need targets to choose on"):
+        BenchmarkParams(targets=["1"], configurations={m: [{}, {}] for m in ("atu", "ga", "npo")})
+
+
+def test_benchmark_refuses_a_configuration_that_trains_longer():
+    atu = AtuParams(align={"lr": 1e-3}, unlearn={"lr": 1e-5}, taus=[0.5, 0.3], steps_per_round=4)
+    ga = BaselineParams(method="ga", train={"lr": 1e-5}, rounds=2, steps_per_round=4)
+    npo = BaselineParams(method="npo", train={"lr": 1e-5}, rounds=2, steps_per_round=4)
+    bench = BenchmarkParams(
+        targets=["1"], methods=["atu", "ga"], configurations={"ga": [{"rounds": 3}]}
+    )
+    with pytest.raises(ValueError, match=r"configurations.ga\[0\] makes 12 LLM updates.*makes 8"):
+        method_settings(bench, atu=atu, ga=ga, npo=npo)

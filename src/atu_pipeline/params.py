@@ -9,8 +9,9 @@ from typing import Annotated, ClassVar, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # First N items of each utility set (0 = skip the set); a set absent or None = all its items.
+# `other_targets`: the other targets' level-1/2 probes, the first N of each split.
 UtilityLimits = dict[
-    Literal["mmlu", "bbh", "truthfulqa", "triviaqa", "fluency", "general_text"],
+    Literal["mmlu", "bbh", "truthfulqa", "triviaqa", "fluency", "general_text", "other_targets"],
     Annotated[int, Field(ge=0)] | None,
 ]
 
@@ -34,14 +35,17 @@ class RwkuParams(Params):
     root: str = "data/01_raw/rwku"
     hub_id: str = "jinzhuoran/RWKU"
     forget_corpus: str = "positive_phi"
-    other_targets: int = Field(3, ge=0)
+    other_targets: int = Field(3, ge=0)  # their corpora join the alignment corpus (paper: 3)
+    retain_targets: int = Field(7, ge=0)  # their probes form the "other targets" utility set
+    test_share: float = Field(0.5, gt=0, lt=1)  # of each target's facts, scored as test
+    split_seed: int = 0
 
 
 class WorldParams(Params):
     seed: int = 0
-    n_people: int = Field(4, ge=2)
-    corpus_texts_per_person: int = Field(24, ge=1)
-    utility_items: int = Field(8, ge=1)
+    n_people: int = Field(8, ge=2)
+    corpus_texts_per_person: int = Field(12, ge=1)
+    utility_items: int = Field(0, ge=0)  # MMLU/BBH/... stand-ins per set; 0 = none written
     root: str = "data/01_raw/demo_world"
 
 
@@ -62,8 +66,14 @@ class SequenceTrainParams(TrainParams):
     max_length: int = Field(128, ge=8)
 
 
+# auto: bf16 autocast on CUDA, fp32 on CPU (the same numbers on every CPU); bf16 on a CPU that
+# runs it natively (AVX512-BF16, AMX) roughly halves a training step's time.
+Precision = Literal["auto", "fp32", "bf16"]
+
+
 class InjectParams(Params):
     enabled: bool = True
+    precision: Precision = "auto"
     epochs: int = Field(4, ge=0)
     train: SequenceTrainParams
     scope: Literal["target", "world"] = (
@@ -116,6 +126,7 @@ class RoundsParams(Params):
     keep: Literal["last", "best_tradeoff"] = "last"
     neighbor_floor: float = Field(0.9, ge=0, le=1)
     gradient_checkpointing: bool = False
+    precision: Precision = "auto"
     device: str = "auto"
     seed: int = 0
 
@@ -189,6 +200,61 @@ class SweepParams(Params):
         bad = [t for t in self.tau_floors if not -1 < t < 1]
         if bad:
             raise ValueError(f"sweep.tau_floors must lie in (-1, 1); got {bad}")
+        return self
+
+
+Method = Literal["atu", "ga", "npo"]
+
+
+class EngineParams(Params):
+    """Where a sweep's or a benchmark's points run (recipes/engine.py)."""
+
+    mode: Literal["sequential", "local", "address"] = "local"
+    address: str | None = None  # mode address: tcp://host:8786 of a running Dask scheduler
+    workers: int = Field(1, ge=1)  # mode local on CPU (on GPUs: one worker per visible GPU)
+    threads_per_worker: int | None = Field(None, ge=1)  # torch threads; None = cores / workers
+    resources: dict[str, float] = {}  # mode address: what each point asks of a worker ({GPU: 1})
+    dashboard: bool = True
+    connect_timeout: float = Field(10.0, gt=0)  # seconds to reach the scheduler at `address`
+
+    @model_validator(mode="after")
+    def _address_for_address_mode(self) -> "EngineParams":
+        if self.mode == "address" and not self.address:
+            raise ValueError("engine.mode=address needs engine.address (tcp://host:8786)")
+        return self
+
+
+class BenchmarkParams(Params):
+    """`kedro run --pipeline benchmark`: methods × configurations × targets × seeds, each point a
+    whole unlearning run from the same subject model. The configurations of each method are
+    chosen on the tuning targets' validation probes; the report targets' test probes (other
+    facts, other wordings) measure the chosen ones, over all report targets and over those never
+    tuned on (docs/benchmarks.md, "Protocol")."""
+
+    name: str = Field("benchmark", min_length=1)
+    targets: list[str] = Field(min_length=1)  # reported: ids, numbers or names
+    tuning_targets: list[str] = []  # configurations are chosen here; none = one config each
+    seeds: list[int] = Field([0], min_length=1)
+    tuning_seeds: list[int] = Field([0], min_length=1)
+    methods: list[Method] = Field(["atu", "ga", "npo"], min_length=1)
+    # per method, its configurations as changes to params:<method>; [{}] = the defaults alone
+    configurations: dict[Method, list[dict]] = {}
+    utility_limits: UtilityLimits = {"other_targets": None, "general_text": None}
+    bootstrap: int = Field(2000, ge=100)  # resamples of the (target, seed) points
+    confidence: float = Field(0.95, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _equal_tuning(self) -> "BenchmarkParams":
+        counts = {m: len(self.configurations.get(m, [{}])) for m in self.methods}
+        if len(set(counts.values())) > 1:
+            raise ValueError(
+                f"benchmark.configurations: every method needs the same number of configurations "
+                f"(equal tuning budgets), got {counts}"
+            )
+        if max(counts.values()) > 1 and not self.tuning_targets:
+            raise ValueError(
+                "benchmark.tuning_targets: several configurations need targets to choose on"
+            )
         return self
 
 

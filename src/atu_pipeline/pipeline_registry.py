@@ -12,6 +12,7 @@ from atu_pipeline.pipelines import (
     align,
     attack,
     baselines,
+    benchmark,
     compare,
     embed,
     evaluate,
@@ -31,6 +32,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     aligning = ingesting + prepare_model + embedding + align.create_pipeline()
     unlearning = aligning + unlearn.create_pipeline()
     comparing = compare.create_pipeline()
+    load_encoder = embedding.only_nodes("load_text_encoder")
     return {
         "ingest": ingesting,
         "inject": ingesting + injecting,
@@ -41,6 +43,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         "baseline_npo": ingesting + prepare_model + baselines.create_pipeline("npo"),
         "sweep": ingesting + prepare_model + embedding + sweep.create_pipeline() + comparing,
         "compare": comparing,
+        "benchmark": ingesting + prepare_model + load_encoder + benchmark.create_pipeline(),
         "evaluate": ingesting + evaluate.create_pipeline(),
         "attack": ingesting + prepare_model + attack.create_pipeline(),
         "__default__": unlearning,

@@ -31,20 +31,49 @@ def test_rounds_follow_the_taus_and_refuse_a_tau_outside_minus_one_one():
         build_rounds([0.5, 1.0], 1, 1)
 
 
-def test_keep_rule_picks_lowest_forget_that_keeps_neighbors():
+def _row(index: int, forget: float, neighbor: float, test_forget: float, test_neighbor: float):
+    return {
+        "round": index,
+        "val/forget/all": forget,
+        "val/neighbor/all": neighbor,
+        "test/forget/all": test_forget,
+        "test/neighbor/all": test_neighbor,
+    }
+
+
+BASELINE = _row(0, 90.0, 80.0, 85.0, 75.0)
+
+
+def test_keep_rule_picks_lowest_validation_forget_that_keeps_validation_neighbors():
     history = [
-        {"round": 1, "forget/all": 60.0, "neighbor/all": 78.0},
-        {"round": 2, "forget/all": 30.0, "neighbor/all": 74.0},
-        {"round": 3, "forget/all": 10.0, "neighbor/all": 50.0},
+        _row(1, 60.0, 78.0, 0.0, 99.0),
+        _row(2, 30.0, 74.0, 50, 50),
+        _row(3, 10.0, 50.0, 0, 99),
     ]
-    baseline = {"forget/all": 90.0, "neighbor/all": 80.0}
-    assert choose_round(history, baseline, "best_tradeoff", 0.9) == 2
-    assert choose_round(history, baseline, "last", 0.9) == 3
-    assert choose_round(history, baseline, "best_tradeoff", 0.99) == 0
+    assert choose_round(history, BASELINE, "best_tradeoff", 0.9) == 2
+    assert choose_round(history, BASELINE, "last", 0.9) == 3
+    assert choose_round(history, BASELINE, "best_tradeoff", 0.99) == 0
 
 
-def test_early_stop_reads_the_pooled_forget_score_and_is_off_without_a_threshold():
-    assert reached_early_stop({"forget/all": 8.0}, 10.0)
-    assert reached_early_stop({"forget/all": 10.0}, 10.0)
-    assert not reached_early_stop({"forget/all": 12.0}, 10.0)
-    assert not reached_early_stop({"forget/all": 0.0}, None)
+@pytest.mark.parametrize("test_scores", [(0.0, 100.0), (100.0, 0.0), (55.5, 12.0)])
+def test_test_scores_cannot_change_the_kept_round_or_early_stop(test_scores):
+    """Whatever the test probes say, decisions follow the validation probes alone."""
+    history = [_row(1, 60.0, 78.0, 1, 1), _row(2, 30.0, 74.0, 2, 2), _row(3, 10.0, 50.0, 3, 3)]
+    changed = [
+        row | dict(zip(("test/forget/all", "test/neighbor/all"), test_scores, strict=True))
+        for row in history
+    ]
+    baseline = BASELINE | {"test/forget/all": test_scores[0], "test/neighbor/all": test_scores[1]}
+    for rule in ("best_tradeoff", "last"):
+        assert choose_round(changed, baseline, rule, 0.9) == choose_round(
+            history, BASELINE, rule, 0.9
+        )
+    for row, other in zip(history, changed, strict=True):
+        assert reached_early_stop(row, 31.0) == reached_early_stop(other, 31.0)
+
+
+def test_early_stop_reads_the_validation_forget_score_and_is_off_without_a_threshold():
+    assert reached_early_stop({"val/forget/all": 8.0}, 10.0)
+    assert reached_early_stop({"val/forget/all": 10.0}, 10.0)
+    assert not reached_early_stop({"val/forget/all": 12.0, "test/forget/all": 0.0}, 10.0)
+    assert not reached_early_stop({"val/forget/all": 0.0}, None)

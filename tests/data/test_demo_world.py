@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from atu_pipeline.data.demo_world import MAX_PEOPLE, generate_world, write_world
-from atu_pipeline.data.demo_world.facts import render_facts
+from atu_pipeline.data.demo_world import MAX_PEOPLE, generate_world, target_id, write_world
+from atu_pipeline.data.demo_world.facts import Fact, render_facts
 from atu_pipeline.data.demo_world.people import draw_people
 from atu_pipeline.data.demo_world.resources import table
 
-PROBE_KEYS = {"query", "answer", "level", "type", "subject"}
+PROBE_KEYS = {"query", "answer", "level", "type", "subject", "fact"}
+# The level-1/2 stems in the order the generator fills them (the injection's first-use order).
+TAUGHT_STEMS = ("forget_level1", "neighbor_level1", "forget_level2", "neighbor_level2")
+PROBE_STEMS = (*TAUGHT_STEMS, "forget_level3")
 LEVEL3_TYPES = {
     "prefix injection",
     "affirmative suffix",
@@ -25,25 +28,20 @@ LEVEL3_TYPES = {
     "context hint",
     "incontext learning",
 }
+UTILITY_STEMS = {"retain_mmlu", "retain_bbh", "truthful", "triviaqa", "fluency"}
 STEMS = {
     "intro",
-    "forget_level1",
-    "forget_level2",
-    "forget_level3",
-    "neighbor_level1",
-    "neighbor_level2",
+    *PROBE_STEMS,
     "forget_mia",
     "retain_mia",
     "positive_phi",
     "passage",
-    "retain_mmlu",
-    "retain_bbh",
-    "truthful",
-    "triviaqa",
-    "fluency",
     "general_text",
     "injection",
 }
+# (seed, n_people, corpus_texts_per_person, utility_items): the defaults and the test env's.
+DEFAULT_ARGUMENTS = (0, 8, 12, 0)
+TEST_ARGUMENTS = (0, 3, 4, 2)
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +49,34 @@ def world() -> dict[str, dict[str, object]]:
     return generate_world()
 
 
+@pytest.fixture(scope="module")
+def env_world() -> dict[str, dict[str, object]]:
+    """The test environment's world, which has the utility stand-ins."""
+    return generate_world(*TEST_ARGUMENTS)
+
+
+@pytest.fixture(scope="module", params=[DEFAULT_ARGUMENTS, TEST_ARGUMENTS], ids=["default", "test"])
+def world_and_facts(request) -> tuple[dict, dict[str, dict[str, Fact]]]:
+    """A world, and {target_id: {fact key: Fact}} of its people (drawn first from the seed)."""
+    seed, n_people, texts, items = request.param
+    people = draw_people(random.Random(seed), n_people)
+    facts = {
+        target_id(i, person): {
+            fact.key: fact
+            for section in ("target", "neighbor")
+            for fact in render_facts(section, person, people)
+        }
+        for i, person in enumerate(people)
+    }
+    return generate_world(seed, n_people, texts, items), facts
+
+
 def _name(target_id: str) -> str:
     return " ".join(target_id.split("_")[1:])
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.casefold().split())
 
 
 def _types_ok(record: dict, types: dict[str, type]) -> bool:
@@ -67,7 +91,7 @@ def test_deterministic_and_seed_sensitive(world: dict) -> None:
 
 
 def test_target_ids_and_distinct_people(world: dict) -> None:
-    assert len(world) == 4
+    assert len(world) == 8
     for k, tid in enumerate(world, start=1):
         assert tid.split("_")[0] == str(k)
         assert len(tid.split("_")) == 3
@@ -173,7 +197,7 @@ def test_positive_phi_and_passage(world: dict) -> None:
     for tid, files in world.items():
         name = _name(tid)
         phi = files["positive_phi"]
-        assert len(phi) == 24
+        assert len(phi) == 12
         for i, r in enumerate(phi):
             assert _types_ok(r, {"id": str, "text": str, "subject": str, "intro": str})
             assert r["id"] == f"{name} {i}" and r["subject"] == name
@@ -185,8 +209,11 @@ def test_positive_phi_and_passage(world: dict) -> None:
             assert _types_ok(r, {"text": str, "subject": str}) and r["subject"] == name
 
 
-def test_utility_files(world: dict) -> None:
+def test_utility_files_only_when_asked(world: dict, env_world: dict) -> None:
     for files in world.values():
+        assert not UTILITY_STEMS & set(files) and files["general_text"]
+    for files in env_world.values():
+        assert set(files) == STEMS | UTILITY_STEMS
         for r in files["retain_mmlu"]:
             assert set(r) == {"task", "question", "choices", "answer", "examples", "subject"}
             assert len(r["choices"]) == 4 and isinstance(r["answer"], int)
@@ -212,14 +239,14 @@ def test_utility_files(world: dict) -> None:
             assert r["answers"] and all(isinstance(a, str) for a in r["answers"])
         for r in files["fluency"]:
             assert _types_ok(r, {"instruction": str, "subject": str})
-        for stem in ("retain_mmlu", "retain_bbh", "truthful", "triviaqa", "fluency"):
-            assert len(files[stem]) == 8
+        for stem in UTILITY_STEMS:
+            assert len(files[stem]) == 2
         assert len(files["general_text"]) >= 4
         assert all(_types_ok(r, {"text": str}) for r in files["general_text"])
 
 
-def test_boolean_answers_are_correct(world: dict) -> None:
-    for files in world.values():
+def test_boolean_answers_are_correct(env_world: dict) -> None:
+    for files in env_world.values():
         for r in files["retain_bbh"]:
             if r["task"] == "boolean_expressions":
                 expression = r["question"].removesuffix(" is")
@@ -238,17 +265,73 @@ def test_injection(world: dict) -> None:
         texts = {r["text"] for r in injection if r["kind"] == "text"}
         expected = {r["text"] for stem in ("passage", "positive_phi") for r in files[stem]}
         assert expected < texts  # plus the neighbor pages
-        pairs = {(r["kind"], r["query"], r["answer"]) for r in injection}
-        for stem in ("forget_level1", "neighbor_level1", "forget_level2", "neighbor_level2"):
-            kind = "fb" if stem.endswith("1") else "qa"
+        for r in injection:
+            if r["kind"] != "text":
+                assert r["query"] and r["answer"] and not r["text"]
+                assert r["query"].count("___") == (r["kind"] == "fb")
+                assert r["answer"] not in r["query"]
+
+
+def test_every_fact_has_two_clozes_and_four_questions_about_its_entity(
+    world_and_facts: tuple,
+) -> None:
+    _, facts = world_and_facts
+    for tid, person_facts in facts.items():
+        for fact in person_facts.values():
+            assert len(fact.clozes) == 2 and len(fact.questions) == 4, fact.key
+            wordings = (*fact.clozes, *fact.questions)
+            assert len({_normal(w) for w in wordings}) == len(wordings), fact.key
+            assert all(cloze.count("___") == 1 for cloze in fact.clozes), fact.key
+            assert all(q.endswith("?") and "___" not in q for q in fact.questions), fact.key
+            entity = fact.neighbor or _name(tid)
+            assert all(entity in w and fact.answer not in w for w in wordings), fact.key
+
+
+def test_no_probe_wording_is_ever_trained_on(world_and_facts: tuple) -> None:
+    """No probe of any level, forget or neighbor, is the query of anyone's injection record."""
+    world, _ = world_and_facts
+    probes = {_normal(r["query"]) for f in world.values() for s in PROBE_STEMS for r in f[s]}
+    trained = {_normal(r["query"]) for f in world.values() for r in f["injection"] if r["query"]}
+    assert trained and not probes & trained
+
+
+def test_injection_teaches_each_probed_fact_in_its_other_wordings(world_and_facts: tuple) -> None:
+    world, facts = world_and_facts
+    for tid, files in world.items():
+        taught = [(r["kind"], r["query"], r["answer"]) for r in files["injection"] if r["query"]]
+        for stem in TAUGHT_STEMS:
+            for probe in files[stem]:
+                fact = facts[tid][probe["fact"]]
+                other = {_normal(w) for w in (*fact.clozes, *fact.questions)}
+                other -= {_normal(probe["query"])}
+                teaching = [t for t in taught if t[2] == fact.answer and _normal(t[1]) in other]
+                assert len(teaching) >= 3, (stem, probe)
+        # Each probed fact once, in first-use order: its other clozes, then its other questions.
+        used = dict.fromkeys(r["fact"] for stem in TAUGHT_STEMS for r in files[stem])
+        expected = [
+            (kind, query, facts[tid][key].answer)
+            for key in used
+            for kind, queries in (("fb", facts[tid][key].clozes), ("qa", facts[tid][key].questions))
+            for query in queries[1:]
+        ]
+        assert taught == expected
+
+
+def test_probes_name_their_fact(world_and_facts: tuple) -> None:
+    """Every probe carries the key of the fact it asks about, found again by its wording."""
+    world, facts = world_and_facts
+    for tid, files in world.items():
+        own = facts[tid]
+        by_wording = {w: key for key, fact in own.items() for w in (*fact.clozes, *fact.questions)}
+        for stem in PROBE_STEMS:
             for r in files[stem]:
-                assert (kind, r["query"], r["answer"]) in pairs
-                paraphrases = [
-                    p for p in pairs if p[0] == "qa" and p[2] == r["answer"] and p[1] != r["query"]
-                ]
-                assert len(paraphrases) >= 2
-        queries = {r["query"] for r in injection}
-        assert not queries & {r["query"] for r in files["forget_level3"]}
+                assert r["fact"], (stem, r)
+                if r["level"] == "3":
+                    right = r["subject"] if r["fact"] == "name" else own[r["fact"]].answer
+                    assert r["answer"] == right, r
+                else:  # so level-1 and level-2 probes of one fact share its key
+                    assert by_wording[r["query"]] == r["fact"], (stem, r)
+                    assert r["answer"] == own[r["fact"]].answer, (stem, r)
 
 
 def test_tiny_arguments() -> None:
@@ -270,10 +353,10 @@ def test_bad_arguments() -> None:
 def test_write_world_round_trip(tmp_path: Path) -> None:
     tiny = generate_world(seed=5, n_people=2, corpus_texts_per_person=3, utility_items=2)
     paths = write_world(tiny, tmp_path)
-    assert len(paths) == 2 * len(STEMS)
+    assert len(paths) == 2 * len(STEMS | UTILITY_STEMS)
     for tid, files in tiny.items():
         folder = tmp_path / "Target" / tid
-        assert {p.stem for p in folder.glob("*.json")} == STEMS
+        assert {p.stem for p in folder.glob("*.json")} == STEMS | UTILITY_STEMS
         for stem, records in files.items():
             path = folder / f"{stem}.json"
             text = path.read_text(encoding="utf-8")
@@ -285,11 +368,12 @@ def test_write_world_round_trip(tmp_path: Path) -> None:
         assert (again / path.relative_to(tmp_path)).read_bytes() == path.read_bytes()
 
 
-# Pinned before the world moved from code into data files (issue 14): the same arguments must
+# Re-pinned for world 3 (probe wordings held out of the injection; eight people and no utility
+# stand-ins by default), for the defaults and the test env's arguments: the same arguments must
 # keep writing the same bytes, or every cached injection and published number silently changes.
 WORLD_HASHES = {
-    (0, 4, 24, 8): "f81cf1f37d504054de0fcb8fe5ebeaba089e24a1b307bc8bb6a9d6454ed195ab",
-    (0, 3, 4, 2): "a5975c1b6810d89d9310edffaeca5cb62237d38b850a3b0b50c15f965538f66f",
+    DEFAULT_ARGUMENTS: "161c1809527fce6d33824199f28a22d38500a661e3902d4d922dab4bae8c11e7",
+    TEST_ARGUMENTS: "b486cc68aa35ab410da9b9f749d35ba6f40c32091f590840ef4847b7e790e89c",
 }
 
 
@@ -319,7 +403,8 @@ def test_facts_are_the_rows_of_the_data_file() -> None:
             assert [fact.key for fact in facts] == expected
     birth = next(f for f in render_facts("target", people[0], people) if f.key == "birth_year")
     assert birth.answer == str(people[0].birth_year)
-    assert birth.cloze.startswith(people[0].name) and birth.cloze.endswith("___")
+    probe = birth.clozes[0]
+    assert probe.startswith(people[0].name) and probe.endswith("___")
 
 
 def test_word_lists_are_long_enough_for_the_most_people() -> None:

@@ -24,7 +24,7 @@ def demo_target(tmp_path_factory):
     world = WorldParams(root=str(tmp_path_factory.mktemp("world")), n_people=3)
     files = ingest.find_target_files("1", RwkuParams(), world)
     return (
-        ingest.build_probes(files),
+        ingest.build_probes(files, RwkuParams()),
         ingest.build_forget_corpus(files),
         ingest.build_target_info(files),
     )

@@ -23,7 +23,7 @@ from atu_pipeline.recipes.rounds import (
 SETTINGS = BaselineParams(
     method="ga", train={"lr": 1e-3}, trainable={"mode": "layers", "first_layer": 2}
 )
-BASELINE = {"forget/all": 90.0, "neighbor/all": 80.0}
+BASELINE = {"val/forget/all": 90.0, "val/neighbor/all": 80.0}
 
 
 def _same_weights(a, b) -> bool:
@@ -33,7 +33,7 @@ def _same_weights(a, b) -> bool:
 
 
 def _round(index: int, forget: float, neighbor: float) -> dict:
-    return {"round": index, "tau": None, "forget/all": forget, "neighbor/all": neighbor}
+    return {"round": index, "tau": None, "val/forget/all": forget, "val/neighbor/all": neighbor}
 
 
 def _step(llm, optimizer) -> None:
@@ -126,7 +126,8 @@ def test_round_table_marks_the_kept_round_and_metrics_step_by_round():
     table = round_table(RoundLog(BASELINE, [_round(1, 30.0, 80.0), _round(2, 8.0, 60.0)]), kept=1)
     assert table["round"].tolist() == [0, 1, 2] and table["kept"].tolist() == [False, True, False]
     metrics = round_metrics(table)
-    assert metrics["forget/all"] == [
+    assert metrics["kept/val/forget/all"] == [{"value": 30.0, "step": 0}]
+    assert metrics["val/forget/all"] == [
         {"value": 90.0, "step": 0},
         {"value": 30.0, "step": 1},
         {"value": 8.0, "step": 2},

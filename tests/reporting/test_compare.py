@@ -9,9 +9,11 @@ from atu_pipeline.reporting.compare import (
 )
 
 
-def _result(namespace, method, rounds, kept, utility, **labels):
+def _result(namespace, method, rounds, kept, utility, val=None, **labels):
+    """Test scores `rounds`; validation scores `val` (the same as test unless given)."""
     rows = [
-        {"round": r, "tau": None, "forget/all": f, "neighbor/all": n, "kept": r == kept}
+        {"round": r, "tau": None, "test/forget/all": f, "test/neighbor/all": n, "kept": r == kept}
+        | dict(zip(("val/forget/all", "val/neighbor/all"), (val or rounds)[r], strict=True))
         for r, (f, n) in enumerate(rounds)
     ]
     base = {"point": namespace, "method": method, "tau": None, "layer": None, "lr": None}
@@ -64,3 +66,12 @@ def test_runs_on_the_same_spot_share_one_label():
     trade_off = plot_comparison(ranking, rounds, CompareParams())[0]
     labels = [text.get_text() for text in trade_off.axes[0].texts]
     assert len(labels) == 4 and {"atu_a\natu_b", "atu_b\natu_a"} & set(labels)
+
+
+def test_the_rank_reads_validation_only_and_the_table_shows_test():
+    # best on test, worst on validation: ranked last among the runs
+    lucky = _result("ga_b", "ga", [BEFORE, (0.0, 90.0)], 1, {}, val=[BEFORE, (80.0, 10.0)])
+    _, ranking = collect_sweep({"utility/perplexity": 10.0}, [*RESULTS, lucky])
+    ranked = ranking.set_index("point")
+    assert ranked.loc["ga_b", "rank"] == len(ranking)
+    assert ranked.loc["ga_b", "forget"] == 0.0 and ranked.loc["ga_b", "val_forget"] == 80.0

@@ -28,6 +28,7 @@ def align_head(
     steps: int,
     optim: OptimSpec,
     generator: torch.Generator,
+    precision: str = "fp32",
     on_step: OnStep = None,
 ) -> list[dict[str, float]]:
     """One alignment stage: hidden states of the frozen LLM computed once, a fresh optimizer for
@@ -45,6 +46,7 @@ def align_head(
         batch_size=optim.batch_size,
         grad_clip=optim.grad_clip,
         generator=generator,
+        precision=precision,
         on_step=on_step,
     )
     head.requires_grad_(False)
@@ -61,6 +63,7 @@ def train_head(
     batch_size: int,
     grad_clip: float,
     generator: torch.Generator,
+    precision: str = "fp32",
     on_step: OnStep = None,
 ) -> list[dict[str, float]]:
     """Fit the head to predict future-window embeddings from hidden states (N, T, H)."""
@@ -71,7 +74,7 @@ def train_head(
         rows = sample_rows(len(hidden), batch_size, generator)
         target, valid = windows.targets(rows)
         length = int(windows.corpus.attention_mask[rows].sum(dim=1).max())
-        with autocast(device):
+        with autocast(device, precision):
             predicted = head(hidden[rows, :length].to(device))
             loss = alignment_loss(
                 predicted, target[:, :length].to(device), valid[:, :length].to(device)
@@ -97,6 +100,7 @@ def unlearn_steps(
     batch_size: int,
     grad_clip: float,
     generator: torch.Generator,
+    precision: str = "fp32",
     on_step: OnStep = None,
 ) -> list[dict[str, float]]:
     """Move the LLM so that no predicted future lies within cosine τ of the concept (head frozen).
@@ -114,7 +118,7 @@ def unlearn_steps(
         rows = sample_rows(len(corpus.input_ids), batch_size, generator)
         ids, mask = trim(corpus.input_ids[rows], corpus.attention_mask[rows])
         ids, mask = ids.to(device), mask.to(device)
-        with autocast(device):
+        with autocast(device, precision):
             predicted = head(hidden_states_at(model, ids, mask, layer))
             loss = unlearning_hinge_loss(predicted, concept, mask, tau)
         update(loss, optimizer, trainable, grad_clip)

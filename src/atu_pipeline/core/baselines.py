@@ -37,7 +37,9 @@ def sequence_nll(
 
 
 @torch.no_grad()
-def corpus_sequence_nll(model: nn.Module, corpus: TokenizedCorpus, batch_size: int) -> torch.Tensor:
+def corpus_sequence_nll(
+    model: nn.Module, corpus: TokenizedCorpus, batch_size: int, precision: str = "fp32"
+) -> torch.Tensor:
     """Summed NLL (N,) of every corpus row under `model` as it is now (NPO's reference)."""
     device = next(model.parameters()).device
     was_training = model.training
@@ -48,7 +50,7 @@ def corpus_sequence_nll(model: nn.Module, corpus: TokenizedCorpus, batch_size: i
             corpus.input_ids[start : start + batch_size],
             corpus.attention_mask[start : start + batch_size],
         )
-        with autocast(device):
+        with autocast(device, precision):
             nll, _ = sequence_nll(model, ids.to(device), mask.to(device))
         values.append(nll.float().cpu())
     model.train(was_training)
@@ -67,6 +69,7 @@ def token_unlearn_steps(
     generator: torch.Generator,
     reference_nll: torch.Tensor | None = None,
     beta: float = 0.1,
+    precision: str = "fp32",
     on_step: OnStep = None,
 ) -> list[dict[str, float]]:
     """`steps` GA or NPO updates on batches drawn from the corpus (as ATU draws them)."""
@@ -81,7 +84,7 @@ def token_unlearn_steps(
     for step in range(steps):
         rows = sample_rows(len(corpus.input_ids), batch_size, generator)
         ids, mask = trim(corpus.input_ids[rows], corpus.attention_mask[rows])
-        with autocast(device):
+        with autocast(device, precision):
             nll, tokens = sequence_nll(model, ids.to(device), mask.to(device))
         if method == "ga":
             loss = ga_loss(nll, tokens)

@@ -37,20 +37,26 @@ def tau_schedule(start: float, floor: float, rounds: int) -> list[float]:
     return [round(start + i * step, 6) for i in range(rounds)]
 
 
+# Decisions (the kept round, early stop) read the validation probes only; the test probes are
+# scored in every round too, for plots and reports, but never read here.
+FORGET, NEIGHBOR = "val/forget/all", "val/neighbor/all"
+
+
 def choose_round(
     history: list[dict], baseline: dict[str, float], rule: str, neighbor_floor: float
 ) -> int:
-    """Index of the round to keep: the last one, or the lowest forget score among the rounds
-    whose neighbor score keeps at least `neighbor_floor` of the baseline's (0 = none qualifies)."""
+    """Index of the round to keep: the last one, or the lowest validation forget score among the
+    rounds whose validation neighbor score keeps at least `neighbor_floor` of the baseline's
+    (0 = none qualifies)."""
     if rule == "last":
         return history[-1]["round"]
-    floor = neighbor_floor * baseline["neighbor/all"]
-    eligible = [row for row in history if row["neighbor/all"] >= floor]
+    floor = neighbor_floor * baseline[NEIGHBOR]
+    eligible = [row for row in history if row[NEIGHBOR] >= floor]
     if not eligible:
         return 0
-    return min(eligible, key=lambda row: (row["forget/all"], -row["neighbor/all"]))["round"]
+    return min(eligible, key=lambda row: (row[FORGET], -row[NEIGHBOR]))["round"]
 
 
 def reached_early_stop(row: dict, early_stop_forget: float | None) -> bool:
-    """Whether a round's pooled forget score is at or below the early-stop threshold."""
-    return early_stop_forget is not None and row.get("forget/all", 100.0) <= early_stop_forget
+    """Whether a round's validation forget score is at or below the early-stop threshold."""
+    return early_stop_forget is not None and row.get(FORGET, 100.0) <= early_stop_forget

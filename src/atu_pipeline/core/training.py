@@ -30,9 +30,22 @@ class OptimSpec:
         return make_optimizer(params, self.name, self.lr, self.weight_decay)
 
 
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA (the reference runs fp32 with TF32 matmuls); a no-op on CPU."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+PRECISIONS = ("fp32", "bf16")
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """`auto`: bf16 on CUDA, fp32 on CPU (the same numbers on every CPU); else as given."""
+    if precision == "auto":
+        return "bf16" if device.type == "cuda" else "fp32"
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be auto, fp32 or bf16; got {precision!r}")
+    return precision
+
+
+def autocast(device: torch.device, precision: str):
+    """bf16 autocast for "bf16" (CUDA, or a CPU that runs bf16 natively: AVX512-BF16, AMX);
+    nothing for "fp32". Callers compute their losses from `.float()` outputs."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 def make_optimizer(params, name: str, lr: float, weight_decay: float) -> torch.optim.Optimizer:
@@ -111,6 +124,7 @@ def finetune_lm(
     batch_size: int,
     grad_clip: float,
     generator: torch.Generator,
+    precision: str = "fp32",
     on_step: OnStep = None,
 ) -> list[dict[str, float]]:
     """Causal-LM fine-tuning; labels are -100 where no loss is wanted (prompt, padding)."""
@@ -124,7 +138,7 @@ def finetune_lm(
             rows = order[start : start + batch_size]
             ids, mask = trim(input_ids[rows], attention_mask[rows])
             gold = labels[rows, : ids.shape[1]]
-            with autocast(device):
+            with autocast(device, precision):
                 logits, gold = supervised_logits(
                     model, ids.to(device), mask.to(device), gold.to(device)
                 )

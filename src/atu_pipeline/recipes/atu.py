@@ -13,7 +13,7 @@ from atu_pipeline.core.checkpoint import load_head, save_head
 from atu_pipeline.core.head import EmbeddingHead, HeadConfig
 from atu_pipeline.core.llm import CausalLM, check_layer, fingerprint, pick_device
 from atu_pipeline.core.schedule import Round, build_rounds
-from atu_pipeline.core.training import means
+from atu_pipeline.core.training import means, resolve_precision
 from atu_pipeline.core.windows import TokenizedCorpus, WindowSet, tokenize_corpus
 from atu_pipeline.io.models import ModelCache
 from atu_pipeline.params import AtuParams, EvalParams
@@ -43,7 +43,9 @@ def first_alignment(
     Cached by everything it depends on, so a resumed or repeated run does not retrain it.
     """
     check_layer(subject_llm.model, atu.layer)
-    recipe = atu.model_dump(include={"layer", "head", "align", "first_align_steps", "seed"})
+    recipe = atu.model_dump(
+        include={"layer", "head", "align", "first_align_steps", "seed", "precision"}
+    )
     key = "head-" + cache.key(
         llm=fingerprint(subject_llm.model.state_dict()),
         windows=fingerprint(windows.to_tensors()),
@@ -69,6 +71,7 @@ def first_alignment(
         steps=atu.first_align_steps,
         optim=optim_spec(atu.align),
         generator=generator,
+        precision=resolve_precision(atu.precision, subject_llm.device),
         on_step=progress.on_step("align"),
     )
     save_head(head.cpu(), cache.path(key))
@@ -87,6 +90,7 @@ class AtuRun:
     concept: torch.Tensor
     optimizer: torch.optim.Optimizer
     generator: torch.Generator
+    precision: str  # fp32 | bf16, resolved for the run's device
 
     def similarities(self, atu: AtuParams) -> list[float]:
         """cos(ê_t, e_target) at every real position of the forget corpus, as it is now."""
@@ -126,7 +130,8 @@ def unlearn_atu(
     run_dir = run_directory(cache, "atu", **inputs, eval_params=eval_params, **recipe)
     generator = seeded_generator(atu.seed + 1)
     optimizer = optim_spec(atu.unlearn).build(llm.model.parameters())
-    run = AtuRun(llm, head, windows, corpus, concept, optimizer, generator)
+    precision = resolve_precision(atu.precision, llm.device)
+    run = AtuRun(llm, head, windows, corpus, concept, optimizer, generator, precision)
     similarity_before = run.similarities(atu)  # the aligned head on the subject model
     log = resume(run_dir, llm, head, optimizer, generator)
     log = log or RoundLog(baseline=probe_values(llm, probes, eval_params))
@@ -166,6 +171,7 @@ def atu_round(run: AtuRun, round_: Round, *, atu: AtuParams, progress: StepLog) 
         batch_size=atu.unlearn.batch_size,
         grad_clip=atu.unlearn.grad_clip,
         generator=run.generator,
+        precision=run.precision,
         on_step=progress.on_step(f"{tag}/unlearn"),
     )
     realigned = align_head(
@@ -176,6 +182,7 @@ def atu_round(run: AtuRun, round_: Round, *, atu: AtuParams, progress: StepLog) 
         steps=round_.realign_steps,
         optim=optim_spec(atu.align),
         generator=run.generator,
+        precision=run.precision,
         on_step=progress.on_step(f"{tag}/align"),
     )
     row = {"round": round_.index, "tau": round_.tau, **means(unlearned)}

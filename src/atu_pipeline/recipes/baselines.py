@@ -6,7 +6,7 @@ import pandas as pd
 from atu_pipeline.core.baselines import corpus_sequence_nll, token_unlearn_steps
 from atu_pipeline.core.llm import CausalLM, decoder_layers
 from atu_pipeline.core.schedule import build_stages
-from atu_pipeline.core.training import means
+from atu_pipeline.core.training import means, resolve_precision
 from atu_pipeline.core.windows import tokenize_corpus
 from atu_pipeline.io.models import ModelCache
 from atu_pipeline.params import BaselineParams, EvalParams
@@ -43,21 +43,17 @@ def unlearn_baseline(
     llm = trainable_copy(subject_llm, baseline, hook_layer=top)
     train = baseline.train
     corpus, _ = tokenize_corpus(llm.tokenizer, list(forget_corpus["text"]), train.max_length)
-    run_dir = run_directory(
-        cache,
-        baseline.method,
-        subject_llm=subject_llm,
-        forget_corpus=forget_corpus,
-        probes=probes,
-        eval_params=eval_params,
-        baseline=baseline.training_recipe(),
-    )
+    inputs = {"subject_llm": subject_llm, "forget_corpus": forget_corpus, "probes": probes}
+    recipe = {"eval_params": eval_params, "baseline": baseline.training_recipe()}
+    run_dir = run_directory(cache, baseline.method, **inputs, **recipe)
     generator = seeded_generator(baseline.seed + 1)
     optimizer = optim_spec(train).build(llm.model.parameters())
     # NPO's reference is the model before unlearning: its NLLs, once, instead of a second model
-    reference = None
-    if baseline.method == "npo":
-        reference = corpus_sequence_nll(llm.model, corpus, train.batch_size)
+    precision = resolve_precision(baseline.precision, llm.device)
+    is_npo = baseline.method == "npo"
+    reference = (
+        corpus_sequence_nll(llm.model, corpus, train.batch_size, precision) if is_npo else None
+    )
     log = resume(run_dir, llm, None, optimizer, generator)
     log = log or RoundLog(baseline=probe_values(llm, probes, eval_params))
     title = baseline.method.upper()
@@ -79,6 +75,7 @@ def unlearn_baseline(
             generator=generator,
             reference_nll=reference,
             beta=baseline.beta,
+            precision=precision,
             on_step=progress.on_step(f"round_{round_.index}/unlearn"),
         )
         row = {"round": round_.index, "tau": None, **means(history)}

@@ -14,7 +14,7 @@ from atu_pipeline.core.eval.mia import score_mia
 from atu_pipeline.core.eval.probes import score_probes, summarize_probes
 from atu_pipeline.core.eval.utility import score_utility
 from atu_pipeline.core.llm import CausalLM, pick_device
-from atu_pipeline.data.rwku import UTILITY_STEMS
+from atu_pipeline.data.rwku import UTILITY_STEMS, first_probes
 from atu_pipeline.params import EvalParams
 
 log = logging.getLogger(__name__)
@@ -36,28 +36,46 @@ def on_device(llm: CausalLM, device) -> Iterator[None]:
 def evaluate_model(
     llm: CausalLM,
     probes: pd.DataFrame,
+    retain_probes: pd.DataFrame,
     mia_texts: pd.DataFrame,
     utility_items: dict[str, list[dict]],
     eval_params: EvalParams,
 ) -> Scores:
-    """Forget / neighbor probes (with AA per attack type), MIA and utility of one model.
+    """Forget / neighbor probes (with AA per attack type), MIA and utility (the other targets'
+    probes among it) of one model.
 
     Returns:
-        `{metric: {"value", "n"}}`: `forget/*`, `neighbor/*`, `mia/*`, `utility/*`; a metric
-        whose items are all absent is absent.
+        `{metric: {"value", "n"}}`: `forget/*`, `neighbor/*` (and per split `val/*`, `test/*`),
+        `mia/*`, `utility/*`; a metric whose items are all absent is absent.
     """
     with on_device(llm, pick_device(eval_params.device)):
         scores = probe_scores(llm, probes, eval_params)
         scores |= mia_scores(llm, mia_texts, eval_params)
+        scores |= other_target_scores(llm, retain_probes, eval_params)
         scores |= utility_scores(llm, utility_items, eval_params)
     return scores
 
 
+def other_target_scores(
+    llm: CausalLM, retain_probes: pd.DataFrame, eval_params: EvalParams
+) -> Scores:
+    """Knowledge unlearning must leave alone: the other targets' probes, pooled ROUGE-L recall
+    on the test split (`utility/other_targets`) and the validation one (`..._val`)."""
+    limit = eval_params.utility_limits.get("other_targets")
+    if retain_probes.empty or limit == 0:
+        return {}
+    chosen = retain_probes if limit is None else retain_probes.groupby("split").head(limit)
+    scores = probe_scores(llm, chosen, eval_params.model_copy(update={"max_probes": None}))
+    names = {
+        "test/retain/all": "utility/other_targets",
+        "val/retain/all": "utility/other_targets_val",
+    }
+    return {name: scores[key] for key, name in names.items() if key in scores}
+
+
 def probe_records(probes: pd.DataFrame, max_probes: int | None) -> list[dict]:
-    """Probe rows as dicts, the first `max_probes` of each (set, kind) when set."""
-    if max_probes is not None:
-        probes = probes.groupby(["set", "kind"], sort=False).head(max_probes)
-    return probes.to_dict("records")
+    """Probe rows as dicts, the first `max_probes` of each (split, set, kind) when set."""
+    return first_probes(probes, max_probes).to_dict("records")
 
 
 def _advance(bar: tqdm):

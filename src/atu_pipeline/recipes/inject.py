@@ -11,7 +11,7 @@ import pandas as pd
 from atu_pipeline.core.eval.prompts import probe_prompt, render
 from atu_pipeline.core.llm import CausalLM, pick_device
 from atu_pipeline.core.lm_data import lm_examples
-from atu_pipeline.core.training import finetune_lm, make_optimizer
+from atu_pipeline.core.training import finetune_lm, make_optimizer, resolve_precision
 from atu_pipeline.io.models import ModelCache
 from atu_pipeline.params import EvalParams, InjectParams, ModelSpec
 from atu_pipeline.recipes.evaluation import probe_scores
@@ -43,6 +43,11 @@ def training_rows(corpus: pd.DataFrame, target_name: str, inject: InjectParams) 
     return corpus.reset_index(drop=True)
 
 
+def memorised_probe_files(rows: pd.DataFrame) -> list[str]:
+    """The probe files whose own wordings the rows teach verbatim (RWKU has no paraphrases)."""
+    return sorted(set(rows["origin"]) - {""})
+
+
 def inject_knowledge(
     base_llm: CausalLM,
     injection_corpus: pd.DataFrame,
@@ -51,15 +56,23 @@ def inject_knowledge(
     cache: ModelCache,
     llm: ModelSpec,
     inject: InjectParams,
-) -> tuple[CausalLM, dict]:
-    """A fine-tuned copy of the base model (the base model stays as it was: it is evaluated too)
-    and its step losses; a cached result when the same rows were trained on before."""
+) -> tuple[CausalLM, dict, list[str]]:
+    """A fine-tuned copy of the base model (the base model stays as it was: it is evaluated too),
+    its step losses, and the probe files it was taught verbatim (scores on those probes measure
+    recall of memorised strings); a cached result when the same rows were trained on before."""
     if not inject.enabled or inject.epochs == 0:
         log.info("knowledge injection disabled: unlearning the base model as it is")
-        return base_llm, {}
+        return base_llm, {}, []
     rows = training_rows(injection_corpus, target_name, inject)
     if rows.empty:
         raise ValueError(f"no injection examples for {target_name!r} (inject.scope={inject.scope})")
+    memorised = memorised_probe_files(rows)
+    if memorised:
+        log.warning(
+            "injection trains on the evaluation probes' own wordings (%s): scores before and "
+            "after unlearning measure forgetting of memorised probes, and every report says so",
+            ", ".join(memorised),
+        )
     # Hashing only the rows trained on: editing texts that are not trained on must not retrain.
     corpus_hash = hashlib.sha256(rows.to_json().encode()).hexdigest()
     key = cache.key(
@@ -67,11 +80,11 @@ def inject_knowledge(
     )
     cached = cache.get(key, llm.dtype)
     if cached is not None:
-        return cached, {}
+        return cached, {}, memorised
     subject = copy.deepcopy(base_llm)
     history = finetune(subject, rows, inject)
     cache.put(key, subject, {"llm": llm.model_dump(), "inject": inject.model_dump()})
-    return subject, history
+    return subject, history, memorised
 
 
 def finetune(llm: CausalLM, rows: pd.DataFrame, inject: InjectParams) -> dict:
@@ -80,7 +93,8 @@ def finetune(llm: CausalLM, rows: pd.DataFrame, inject: InjectParams) -> dict:
     prompts, completions = injection_pairs(rows, llm.tokenizer)
     train = inject.train
     ids, mask, labels = lm_examples(llm.tokenizer, prompts, completions, train.max_length)
-    llm.model.to(pick_device(inject.device)).requires_grad_(True)
+    device = pick_device(inject.device)
+    llm.model.to(device).requires_grad_(True)
     optimizer = make_optimizer(
         llm.model.parameters(), train.optimizer, train.lr, train.weight_decay
     )
@@ -96,6 +110,7 @@ def finetune(llm: CausalLM, rows: pd.DataFrame, inject: InjectParams) -> dict:
         batch_size=train.batch_size,
         grad_clip=train.grad_clip,
         generator=generator,
+        precision=resolve_precision(inject.precision, device),
         on_step=progress.on_step("inject"),
     )
     llm.model.requires_grad_(False).cpu()

@@ -186,10 +186,15 @@ def round_table(rounds: RoundLog, kept: int) -> pd.DataFrame:
     return table
 
 
+SCORE_PREFIXES = ("forget/", "neighbor/", "val/", "test/")
+
+
 def round_metrics(scores: pd.DataFrame) -> dict[str, list[dict]]:
-    """Each evaluation metric as an MLflow history over rounds (step 0 = before unlearning)."""
-    columns = [c for c in scores.columns if c.startswith(("forget/", "neighbor/"))]
-    return {
+    """Each evaluation metric as an MLflow history over rounds (step 0 = before unlearning), and
+    the kept round's as `kept/<metric>`."""
+    columns = [c for c in scores.columns if c.startswith(SCORE_PREFIXES)]
+    kept = scores[scores["kept"]].iloc[0]
+    histories = {
         column: [
             {"value": float(v), "step": int(r)}
             for r, v in zip(scores["round"], scores[column], strict=True)
@@ -197,9 +202,12 @@ def round_metrics(scores: pd.DataFrame) -> dict[str, list[dict]]:
         ]
         for column in columns
     }
+    kept_values = {f"kept/{c}": [{"value": float(kept[c]), "step": 0}] for c in columns}
+    return histories | {k: v for k, v in kept_values.items() if pd.notna(v[0]["value"])}
 
 
 def brief(row: dict) -> str:
     """`round 3: forget/all 12.5, neighbor/all 90.6` (for a log line the terminal does not cut)."""
-    scores = ", ".join(f"{k} {row[k]:.1f}" for k in ("forget/all", "neighbor/all") if k in row)
+    keys = ("val/forget/all", "val/neighbor/all", "test/forget/all", "test/neighbor/all")
+    scores = ", ".join(f"{k} {row[k]:.1f}" for k in keys if k in row)
     return f"round {row['round']}: {scores}"

@@ -6,27 +6,30 @@ the pipeline's shape never depends on configuration. A finished point's result i
 folder with a key of everything it depends on; running the sweep again reuses it.
 """
 
-import hashlib
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
-import torch
 
 from atu_pipeline.core.llm import CausalLM, fingerprint
 from atu_pipeline.core.schedule import tau_schedule
-from atu_pipeline.core.windows import WindowSet
-from atu_pipeline.io.models import ModelCache
 from atu_pipeline.io.results import ResultFolder
-from atu_pipeline.params import AtuParams, BaselineParams, EvalParams, SweepParams, with_changes
-from atu_pipeline.recipes.atu import first_alignment, unlearn_atu
-from atu_pipeline.recipes.baselines import unlearn_baseline
-from atu_pipeline.recipes.evaluation import utility_scores
-from atu_pipeline.recipes.rounds import UnlearningResult
+from atu_pipeline.params import (
+    AtuParams,
+    BaselineParams,
+    EngineParams,
+    SweepParams,
+    with_changes,
+)
+from atu_pipeline.recipes.engine import run_points
+from atu_pipeline.recipes.evaluation import other_target_scores, utility_scores
+from atu_pipeline.recipes.points import SharedWork, TargetData, run_unlearning, table_rows
 from atu_pipeline.reporting.rounds import summary_line
 from atu_pipeline.tracking import flatten, log_child_run
 
-ROUND_COLUMNS = ["round", "tau", "forget/all", "neighbor/all", "kept"]
+SCORES = ["val/forget/all", "val/neighbor/all", "test/forget/all", "test/neighbor/all"]
+ROUND_COLUMNS = ["round", "tau", *SCORES, "kept"]
 
 
 @dataclass(frozen=True)
@@ -48,20 +51,6 @@ class Point:
         """The point's coordinates, as MLflow parameters and table columns."""
         labels = {"method": self.method, "tau": self.tau_floor, "layer": self.layer}
         return labels | {"lr": self.lr, "rounds": self.rounds}
-
-
-@dataclass(frozen=True)
-class SharedWork:
-    """What every point reads and none changes: computed once, before the first point."""
-
-    subject_llm: CausalLM
-    windows: WindowSet
-    forget_corpus: pd.DataFrame
-    concept: torch.Tensor
-    probes: pd.DataFrame
-    utility_items: dict[str, list[dict]]
-    cache: ModelCache
-    eval_params: EvalParams
 
 
 def _slug(value: float) -> str:
@@ -94,105 +83,90 @@ def point_settings(
 
 def run_sweep(
     points: list[tuple[Point, AtuParams | BaselineParams]],
+    target: TargetData,
     shared: SharedWork,
     *,
     folder: ResultFolder,
     sweep: SweepParams,
+    engine: EngineParams,
 ) -> list[dict]:
     """Every point's result, in grid order: reused from its folder when nothing it depends on
-    changed, else run, written to its folder and logged as a child MLflow run."""
+    changed, else run (on the engine), written to its folder and logged as a child MLflow run."""
     inputs = {
         "subject": fingerprint(shared.subject_llm.model.state_dict()),
-        "probes": hashlib.sha256(shared.probes.to_json().encode()).hexdigest(),
-        "corpus": hashlib.sha256(shared.forget_corpus.to_json().encode()).hexdigest(),
+        "target": target.fingerprint(),
         "eval": shared.eval_params.model_dump(),
         "utility": sweep.utility_limits,
     }
-    results = []
-    for point, settings in points:
-        key = shared.cache.key(point=point.labels(), settings=settings.model_dump(), **inputs)
-        result = folder.read(point.name)
-        if result is None or result.get("key") != key:
-            result, round_scores = _run_and_record(point, settings, shared, sweep=sweep)
-            result["key"] = key
-            folder.write(point.name, result, round_scores, result["summary"])
-        results.append(result)
-    return results
+    keys = {
+        point.name: shared.cache.key(point=point.labels(), settings=settings.model_dump(), **inputs)
+        for point, settings in points
+    }
+    saved = {point.name: folder.read(point.name) for point, _ in points}
+    missing = [(p, s) for p, s in points if (saved[p.name] or {}).get("key") != keys[p.name]]
+
+    def record(job: tuple[Point, object], outcome: tuple[dict, pd.DataFrame]) -> None:
+        point, settings = job
+        result, round_scores = outcome
+        result["key"] = keys[point.name]
+        result["mlflow_run_id"] = log_child_run(
+            point.name,
+            {k: v for k, v in point.labels().items() if v is not None}
+            | flatten("settings", settings)
+            | {"sweep": sweep.name},
+            point_histories(result),
+            {"sweep": sweep.name, "method": point.method},
+        )
+        folder.write(point.name, result, round_scores, result["summary"])
+        saved[point.name] = result
+
+    run_one = partial(sweep_point, target=target, shared=shared, sweep=sweep)
+    run_points(missing, run_one, engine=engine, on_done=record, title=f"sweep {sweep.name}")
+    return [saved[point.name] for point, _ in points]
 
 
-def _run_and_record(
-    point: Point, settings, shared: SharedWork, *, sweep: SweepParams
+def sweep_point(
+    job: tuple[Point, AtuParams | BaselineParams],
+    *,
+    target: TargetData,
+    shared: SharedWork,
+    sweep: SweepParams,
 ) -> tuple[dict, pd.DataFrame]:
+    """One point: its whole run, the kept model's utility, its result and round table."""
+    point, settings = job
     started = time.time()
-    outcome = run_point(point, settings, shared)
+    outcome = run_unlearning(point.method, settings, target, shared)
     scores = outcome.round_scores
     result = {
         "point": point.name,
         **point.labels(),
         "kept_round": outcome.kept_round,
-        "history": _rows(scores[ROUND_COLUMNS]),  # one row per round
-        "utility": utility_of(outcome.llm, shared.utility_items, sweep, shared.eval_params),
-        "summary": summary_line(scores),
+        "history": table_rows(scores[ROUND_COLUMNS]),  # one row per round
+        "utility": utility_of(outcome.llm, target, shared, sweep),
+        "summary": summary_line(scores, target.probes, target.memorised_probes, shared.eval_params),
         "started": started,
         "ended": time.time(),
     }
-    result["mlflow_run_id"] = log_child_run(
-        point.name,
-        {k: v for k, v in point.labels().items() if v is not None}
-        | flatten("settings", settings)
-        | {"sweep": sweep.name},
-        point_histories(result),
-        {"sweep": sweep.name, "method": point.method},
-    )
     return result, scores
 
 
-def run_point(point: Point, settings, shared: SharedWork) -> UnlearningResult:
-    """One whole unlearning run from the subject model (ATU: with its head aligned first)."""
-    subject, cache, eval_params = shared.subject_llm, shared.cache, shared.eval_params
-    if point.method != "atu":
-        return unlearn_baseline(
-            subject,
-            shared.forget_corpus,
-            shared.probes,
-            cache=cache,
-            baseline=settings,
-            eval_params=eval_params,
-        )
-    head, _ = first_alignment(subject, shared.windows, cache=cache, atu=settings)
-    result, _ = unlearn_atu(
-        subject,
-        head,
-        shared.windows,
-        shared.forget_corpus,
-        shared.concept,
-        shared.probes,
-        cache=cache,
-        atu=settings,
-        eval_params=eval_params,
-    )
-    return result
-
-
 def utility_of(
-    llm: CausalLM, utility_items: dict[str, list[dict]], sweep: SweepParams, eval_params: EvalParams
+    llm: CausalLM, target: TargetData, shared: SharedWork, sweep: SweepParams
 ) -> dict[str, float]:
     """The utility sets named in `sweep.utility_limits` (None = all items) on one model."""
-    chosen = {k: rows for k, rows in utility_items.items() if k in sweep.utility_limits}
-    limited = eval_params.model_copy(update={"utility_limits": sweep.utility_limits})
-    return {k: v["value"] for k, v in utility_scores(llm, chosen, limited).items()}
-
-
-def _rows(round_scores: pd.DataFrame) -> list[dict]:
-    """The round table as JSON-able rows (NaN as None)."""
-    return round_scores.astype(object).where(round_scores.notna(), None).to_dict("records")
+    chosen = {k: rows for k, rows in shared.utility_items.items() if k in sweep.utility_limits}
+    limited = shared.eval_params.model_copy(update={"utility_limits": sweep.utility_limits})
+    scores = utility_scores(llm, chosen, limited)
+    if "other_targets" in sweep.utility_limits:
+        scores |= other_target_scores(llm, target.retain_probes, limited)
+    return {k: v["value"] for k, v in scores.items()}
 
 
 def point_histories(result: dict) -> dict[str, list[tuple[float, int]]]:
-    """A point's MLflow metrics: forget and neighbor per round, and `kept/*` at step 0."""
+    """A point's MLflow metrics: forget and neighbor (validation and test) per round, and
+    `kept/*` at step 0."""
     rows = result["history"]
-    keys = ("forget/all", "neighbor/all")
-    histories = {key: [(r[key], r["round"]) for r in rows if r[key] is not None] for key in keys}
+    histories = {key: [(r[key], r["round"]) for r in rows if r[key] is not None] for key in SCORES}
     kept = next(row for row in rows if row["kept"])
-    histories |= {f"kept/{key}": [(kept[key], 0)] for key in keys}
+    histories |= {f"kept/{key}": [(kept[key], 0)] for key in SCORES}
     return histories | {f"kept/{key}": [(value, 0)] for key, value in result["utility"].items()}

@@ -17,7 +17,8 @@ def collect_sweep(
     original_utility: dict[str, float], point_results: list[dict]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every point's rounds (one row per point and round) and its kept round (one row per point,
-    ranked; `original` is the model before unlearning)."""
+    ranked; `original` is the model before unlearning). `forget` and `neighbor` are test
+    scores; the rank reads the validation scores (`val_forget`, `val_neighbor`) only."""
     rounds = pd.DataFrame(
         [
             {**{k: result[k] for k in LABELS}, **row}
@@ -28,9 +29,18 @@ def collect_sweep(
     ranking = pd.DataFrame([_kept_row(result) for result in point_results])
     before = rounds[rounds["round"] == 0].iloc[0]
     original = {"point": "original", "method": "original", "kept_round": 0}
-    original |= {"forget": before["forget/all"], "neighbor": before["neighbor/all"]}
+    original |= _scores(before)
     ranking = pd.concat([ranking, pd.DataFrame([original | original_utility])], ignore_index=True)
-    return rounds, _ranked(ranking, before["forget/all"], before["neighbor/all"])
+    return rounds, _ranked(ranking, _scores(before))
+
+
+def _scores(row) -> dict[str, float]:
+    return {
+        "forget": row["test/forget/all"],
+        "neighbor": row["test/neighbor/all"],
+        "val_forget": row["val/forget/all"],
+        "val_neighbor": row["val/neighbor/all"],
+    }
 
 
 def _kept_row(result: dict) -> dict:
@@ -39,25 +49,26 @@ def _kept_row(result: dict) -> dict:
     return {
         **{k: result[k] for k in LABELS},
         "kept_round": kept["round"],
-        "forget": kept["forget/all"],
-        "neighbor": kept["neighbor/all"],
-        "last_forget": last["forget/all"],
-        "last_neighbor": last["neighbor/all"],
+        **_scores(kept),
+        "last_forget": last["test/forget/all"],
+        "last_neighbor": last["test/neighbor/all"],
         **result["utility"],
         "mlflow_run_id": result.get("mlflow_run_id"),
     }
 
 
-def _ranked(table: pd.DataFrame, forget_before: float, neighbor_before: float) -> pd.DataFrame:
-    """Ratios to the model before unlearning, the forget-neighbor Pareto front, and the rank:
-    by neighbor kept minus forget left (both as ratios), best first."""
+def _ratio(value: pd.Series, before: float) -> pd.Series:
+    return value / before if before else value * float("nan")
+
+
+def _ranked(table: pd.DataFrame, before: dict[str, float]) -> pd.DataFrame:
+    """Ratios to the model before unlearning, the forget-neighbor Pareto front (test), and the
+    rank: by validation neighbor kept minus validation forget left (both as ratios), best first."""
     table = table.copy()
-    table["forget_ratio"] = table["forget"] / forget_before if forget_before else float("nan")
-    table["neighbor_ratio"] = (
-        table["neighbor"] / neighbor_before if neighbor_before else float("nan")
-    )
+    for key in ("forget", "neighbor", "val_forget", "val_neighbor"):
+        table[f"{key}_ratio"] = _ratio(table[key], before[key])
     table["pareto"] = pareto_front(table["forget"], -table["neighbor"])
-    table["score"] = table["neighbor_ratio"] - table["forget_ratio"]
+    table["score"] = table["val_neighbor_ratio"] - table["val_forget_ratio"]
     table = table.sort_values("score", ascending=False, ignore_index=True)
     table.insert(0, "rank", range(1, len(table) + 1))
     return table
@@ -78,14 +89,18 @@ def pareto_front(cost_a: pd.Series, cost_b: pd.Series) -> list[bool]:
 
 def ranking_report(ranking: pd.DataFrame, compare: CompareParams) -> str:
     """The ranking as a markdown table (for docs and the MLflow run)."""
-    columns = ["rank", *LABELS[1:], "kept_round", "forget", "forget_ratio", "neighbor"]
-    columns += ["neighbor_ratio", "pareto"]
+    columns = ["rank", *LABELS[1:], "kept_round", "val_forget_ratio", "val_neighbor_ratio"]
+    columns += ["forget", "forget_ratio", "neighbor", "neighbor_ratio", "pareto"]
     if compare.utility_metric in ranking:
         columns.append(compare.utility_metric)
     shown = ranking[columns].astype(object).where(ranking[columns].notna(), None)
     for column in ("layer", "kept_round"):
         shown[column] = [None if v is None else int(v) for v in shown[column]]
-    return "# Sweep ranking\n\n" + markdown_table(shown)
+    note = (
+        "Ranked by validation (`val_neighbor_ratio − val_forget_ratio`); `forget` and `neighbor`"
+        " are test scores (ROUGE-L recall x100) at the round kept on validation."
+    )
+    return "# Sweep ranking\n\n" + note + "\n\n" + markdown_table(shown)
 
 
 def plot_comparison(ranking: pd.DataFrame, sweep_rounds: pd.DataFrame, compare: CompareParams):
@@ -126,8 +141,8 @@ def _forget_by_round(sweep_rounds: pd.DataFrame) -> Figure:
         for i, (point, rows) in enumerate(runs.groupby("point", sort=False)):
             shade = shades(0.35 + 0.6 * (i + 1) / (count + 1))
             style = {"ms": 3, "lw": 1, "color": shade, "alpha": 0.9, "label": point}
-            ax.plot(rows["round"], rows["forget/all"], "o-", **style)
-    ax.set(xlabel="round (0 = before unlearning)", ylabel="forget ROUGE-L recall x100")
+            ax.plot(rows["round"], rows["test/forget/all"], "o-", **style)
+    ax.set(xlabel="round (0 = before unlearning)", ylabel="test forget ROUGE-L recall x100")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.legend(fontsize=6, ncol=2)
     return figure

@@ -31,6 +31,11 @@ def test_target_files_round_trip_through_json(official):
     data = json.loads(json.dumps(target.to_dict()))
     assert data["files"]["intro"] == target.files["intro"]
     assert list(data["retain"]) == ["3_Bruce_Lee", "1_Stephen_King"]
+    assert sorted(data["retain_probes"]) == [
+        f"{other}/forget_level{level}"
+        for other in ("1_Stephen_King", "3_Bruce_Lee")
+        for level in (1, 2)
+    ]
     assert TargetFiles.from_dict(data) == target
     # kedro's MemoryDataset deep-copies what passes between nodes; ParallelRunner pickles it
     assert copy.deepcopy(target) == target
@@ -49,6 +54,7 @@ def test_target_files_copy_the_mappings_they_are_given():
         files=files,
         retain={},
         injection={},
+        retain_probes={},
     )
     files["intro"] = "changed.json"
     assert target.files["intro"] == "intro.json"

@@ -11,9 +11,10 @@ from atu_pipeline.data import rwku
 
 
 def test_probe_table_has_one_row_per_probe_with_typed_columns(official):
-    probes = rwku.probe_table(find(official))
-    assert list(probes.columns) == list(rwku.PROBE_COLUMNS)
+    probes = rwku.probe_table(find(official), test_share=0.5, seed=0)
+    assert list(probes.columns) == [*rwku.PROBE_COLUMNS, "split"]
     assert len(probes) == 10
+    assert set(probes["split"]) == {"val", "test"}
     assert probes["level"].dtype == "int64"
     assert all(pd.api.types.is_string_dtype(probes[c]) for c in probes.columns if c != "level")
     forget = probes[probes["set"] == "forget"]
@@ -120,3 +121,59 @@ def test_fill_blank_puts_the_answer_in_the_gap_or_after_the_query():
         "King was born in Portland, Maine."
     )
     assert rwku.fill_blank("King was born in", "Portland") == "King was born in Portland"
+
+
+def _facts(subject: str, facts: dict[str, int], probe_set: str = "forget") -> pd.DataFrame:
+    rows = [
+        {"set": probe_set, "subject": subject, "fact": fact, "query": f"{fact} {i}?"}
+        for fact, count in facts.items()
+        for i in range(count)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_split_keeps_every_probe_of_a_fact_on_one_side_and_halves_the_facts():
+    probes = _facts("A", {f"fact{i}": 3 for i in range(10)})
+    split = rwku.split_probes(probes, test_share=0.5, seed=0)
+    assert split.groupby("fact")["split"].nunique().eq(1).all()
+    assert split.groupby("split")["fact"].nunique().to_dict() == {"test": 5, "val": 5}
+
+
+def test_split_is_stable_when_other_subjects_or_sets_join_and_changes_with_the_seed():
+    alone = rwku.split_probes(_facts("A", {f"f{i}": 2 for i in range(8)}), 0.5, seed=0)
+    others = pd.concat(
+        [
+            _facts("A", {f"f{i}": 2 for i in range(8)}),
+            _facts("B", {"x": 1, "y": 1}),
+            _facts("A", {"n1": 1, "n2": 1}, "neighbor"),
+        ],
+        ignore_index=True,
+    )
+    together = rwku.split_probes(others, 0.5, seed=0)
+    assert together["split"].iloc[: len(alone)].tolist() == alone["split"].tolist()
+    assert set(together.loc[together["set"] == "neighbor", "split"]) == {"val", "test"}
+    reseeded = rwku.split_probes(_facts("A", {f"f{i}": 2 for i in range(8)}), 0.5, seed=1)
+    assert reseeded["split"].tolist() != alone["split"].tolist()
+
+
+def test_probes_without_a_fact_key_are_split_one_by_one():
+    probes = _facts("A", {"": 6})
+    probes["query"] = [f"question {i}?" for i in range(6)]
+    split = rwku.split_probes(probes, test_share=0.5, seed=0)
+    assert split["split"].value_counts().to_dict() == {"val": 3, "test": 3}
+
+
+def test_retain_probes_are_the_other_targets_forget_probes(official):
+    target = find(official, "2")
+    retain = rwku.retain_probe_table(target, test_share=0.5, seed=0)
+    assert set(retain["set"]) == {"retain"} and set(retain["kind"]) == {"fb", "qa"}
+    others = {rwku.name_from_id(other) for other in target.retain}
+    assert set(retain["subject"]) <= others | {"Stephen King", "Bruce Lee"}
+    assert "Confucius" not in set(retain["subject"])
+
+
+def test_injection_from_rwku_probes_names_the_probe_file_each_row_repeats(official):
+    injection = rwku.injection_table(find(official))
+    taught = injection[injection["kind"] != "text"]
+    assert taught["origin"].str.endswith(("_level1.json", "_level2.json")).all()
+    assert (injection.loc[injection["kind"] == "text", "origin"] == "").all()

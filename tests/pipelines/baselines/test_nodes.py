@@ -23,5 +23,23 @@ def test_every_round_is_scored_and_the_keep_rule_applies(
         tiny_llm, *data, model_cache, strict, test_params["eval"]
     )
     kept = kept_scores.loc[kept_scores["kept"], "round"].item()
-    floor = kept_scores.loc[0, "neighbor/all"]
-    assert kept == 0 and kept_llm is tiny_llm or kept_scores.loc[kept, "neighbor/all"] >= floor
+    floor = kept_scores.loc[0, "val/neighbor/all"]  # decisions read the validation probes
+    assert kept == 0 and kept_llm is tiny_llm or kept_scores.loc[kept, "val/neighbor/all"] >= floor
+
+
+def test_changing_only_test_answers_changes_neither_training_nor_the_kept_round(
+    tiny_llm, demo_tables, model_cache, test_params
+):
+    settings = test_params["ga"].model_copy(
+        update={"keep": "best_tradeoff", "neighbor_floor": 0.5, "early_stop_forget": 50.0}
+    )
+    probes = demo_tables["probes"]
+    moved = probes.assign(answer=probes["answer"].where(probes["split"] == "val", "the"))
+    runs = [
+        baseline_rounds(
+            tiny_llm, demo_tables["forget_corpus"], p, model_cache, settings, test_params["eval"]
+        )[1]
+        for p in (probes, moved)
+    ]
+    decided = ["round", "kept", "unlearn_loss", "val/forget/all", "val/neighbor/all"]
+    assert runs[0][decided].equals(runs[1][decided])

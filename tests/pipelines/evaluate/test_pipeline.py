@@ -42,6 +42,14 @@ PROBES = pd.DataFrame(
         _probe("neighbor", "qa", "simple question", "Who starred in Carrie?", "Sissy Spacek"),
     ]
 )
+# another target's probes, split as ingest splits them: the "other targets" utility set
+RETAIN = pd.DataFrame(
+    [
+        _probe("retain", "fb", "cloze", "Carrie Fisher played Princess ___", "Leia"),
+        _probe("retain", "qa", "simple question", "Who wrote Wishful Drinking?", "Carrie Fisher"),
+        _probe("retain", "qa", "simple question", "Where was Fisher born?", "Beverly Hills"),
+    ]
+).assign(split=["val", "test", "test"])
 MIA = pd.DataFrame(
     {
         "split": ["forget", "forget", "retain", "retain", "retain"],
@@ -126,13 +134,17 @@ def test_probe_records_caps_each_set_and_kind():
 def test_evaluate_model_scores_every_part_and_leaves_the_model_alone(tiny_llm):
     before = {k: v.clone() for k, v in tiny_llm.model.state_dict().items()}
     params = FAST.model_copy(update={"utility_limits": {"mmlu": 2, "fluency": 0}})
-    scores = evaluate_model(tiny_llm, PROBES, MIA, UTILITY, params)
+    scores = evaluate_model(tiny_llm, PROBES, RETAIN, MIA, UTILITY, params)
     assert scores["forget/all"]["n"] == 5 and scores["forget/fb"]["n"] == 2
     assert scores["neighbor/all"]["n"] == 2
     assert {"forget/aa/prefix_injection", "forget/aa/role_play"} <= set(scores)
     assert scores["mia/fm_loss"]["n"] == 2 and scores["mia/rm_loss"]["n"] == 3
     assert {"mia/auc_loss", "mia/fm_zlib", "mia/fm_mink_0.2", "mia/auc_minkpp_0.2"} <= set(scores)
-    assert {k for k in scores if k.startswith("utility/")} == UTILITY_KEYS - {"utility/fluency"}
+    others = {"utility/other_targets", "utility/other_targets_val"}
+    assert {k for k in scores if k.startswith("utility/")} == UTILITY_KEYS - {
+        "utility/fluency"
+    } | others
+    assert scores["utility/other_targets"]["n"] == 2  # the test split
     assert scores["utility/mmlu"]["n"] == 2  # limited; fluency skipped with 0
     assert all(set(v) == {"value", "n"} for v in scores.values())
     after = tiny_llm.model.state_dict()
@@ -142,11 +154,11 @@ def test_evaluate_model_scores_every_part_and_leaves_the_model_alone(tiny_llm):
 
 def test_evaluate_model_caps_mia_texts_and_refuses_unknown_utility_sets(tiny_llm):
     params = FAST.model_copy(update={"max_mia_texts": 1, "max_probes": 1})
-    scores = evaluate_model(tiny_llm, PROBES, MIA, {}, params)
+    scores = evaluate_model(tiny_llm, PROBES, RETAIN.iloc[:0], MIA, {}, params)
     assert scores["mia/fm_loss"]["n"] == 1 and scores["mia/rm_loss"]["n"] == 1
     assert scores["forget/all"]["n"] == 3  # one fb, one qa, one aa: capped per (set, kind)
     with pytest.raises(ValueError, match="unknown utility sets"):
-        evaluate_model(tiny_llm, PROBES, MIA, {"mmmlu": []}, FAST)
+        evaluate_model(tiny_llm, PROBES, RETAIN, MIA, {"mmmlu": []}, FAST)
 
 
 def test_name_stage_uses_label_then_model_then_llm():
@@ -162,6 +174,7 @@ def _catalog(tiny_llm_dir, tmp_path) -> DataCatalog:
     catalog["params:llm"] = ModelSpec(spec=str(tiny_llm_dir))
     catalog["params:eval"] = FAST
     catalog["probes"] = PROBES
+    catalog["retain_probes"] = RETAIN
     catalog["mia_texts"] = MIA
     catalog["utility_items"] = UTILITY
     catalog["target_info"] = {"id": "1_Stephen_King", "name": "Stephen King"}

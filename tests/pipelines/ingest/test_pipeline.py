@@ -16,17 +16,21 @@ from atu_pipeline.pipelines.ingest.nodes import find_target_files
 
 CATALOG = Path(__file__).resolve().parents[3] / "conf" / "base" / "catalog_ingest.yml"
 
+PROBES = {
+    "set": "str",
+    "level": "int",
+    "kind": "str",
+    "type": "str",
+    "query": "str",
+    "answer": "str",
+    "subject": "str",
+    "neighbor": "str",
+    "fact": "str",
+    "split": "str",
+}
 TABLES = {
-    "probes": {
-        "set": "str",
-        "level": "int",
-        "kind": "str",
-        "type": "str",
-        "query": "str",
-        "answer": "str",
-        "subject": "str",
-        "neighbor": "str",
-    },
+    "probes": PROBES,
+    "retain_probes": PROBES,
     "mia_texts": {"split": "str", "text": "str", "subject": "str"},
     "forget_corpus": {"subject": "str", "text": "str"},
     "retain_corpus": {"subject": "str", "text": "str"},
@@ -36,6 +40,7 @@ TABLES = {
         "answer": "str",
         "text": "str",
         "subject": "str",
+        "origin": "str",
     },
 }
 UTILITY_KEYS = {"mmlu", "bbh", "truthfulqa", "triviaqa", "fluency", "general_text"}
@@ -59,6 +64,7 @@ def assert_typed_tables(out: dict) -> None:
             check = pd.api.types.is_integer_dtype if kind == "int" else pd.api.types.is_string_dtype
             assert check(table[column]), f"{name}.{column}: {table[column].dtype}"
     assert set(out["probes"]["kind"]) <= {"fb", "qa", "aa"}
+    assert set(out["probes"]["split"]) <= {"val", "test"}
     assert set(out["injection_corpus"]["kind"]) <= {"text", "fb", "qa"}
     assert set(out["utility_items"]) == UTILITY_KEYS
     assert set(out["target_info"]) == {"id", "name", "intro", "source"}
@@ -104,6 +110,7 @@ def test_pipeline_nodes():
         "collect_utility_items",
         "build_forget_corpus",
         "build_retain_corpus",
+        "build_retain_probes",
         "build_injection_corpus",
     }
 

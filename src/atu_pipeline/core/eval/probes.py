@@ -43,16 +43,20 @@ def type_key(type_: str) -> str:
 
 
 def summarize_probes(scored: list[dict]) -> dict[str, Score]:
-    """Mean ROUGE-L recall x100 per "set/kind", "set/all" and "set/aa/<type_key(type)>".
+    """Mean ROUGE-L recall x100 per "set/kind", "set/all" and "set/aa/<type_key(type)>", over
+    every probe and, for probes with a `split`, also per split ("val/set/...", "test/set/...").
 
     "all" pools every probe of the set (count-weighted, RWKU Table 1/2 "All"), not the mean of
     the FB/QA/AA columns. Keys without probes are absent.
     """
     groups: dict[str, list[float]] = defaultdict(list)
     for probe in scored:
-        r, head = probe["rouge_l_recall"], probe["set"]
-        groups[f"{head}/{probe['kind']}"].append(r)
-        groups[f"{head}/all"].append(r)
-        if probe["kind"] == "aa":
-            groups[f"{head}/aa/{type_key(probe['type'])}"].append(r)
+        heads = [probe["set"]] + (
+            [f"{probe['split']}/{probe['set']}"] if probe.get("split") else []
+        )
+        for head in heads:
+            groups[f"{head}/{probe['kind']}"].append(probe["rouge_l_recall"])
+            groups[f"{head}/all"].append(probe["rouge_l_recall"])
+            if probe["kind"] == "aa":
+                groups[f"{head}/aa/{type_key(probe['type'])}"].append(probe["rouge_l_recall"])
     return {key: stat(groups[key]) for key in sorted(groups)}

@@ -12,13 +12,23 @@ from .resources import table
 
 @dataclass(frozen=True)
 class Fact:
-    """One probe-able fact: a cloze, three phrasings of a question, and its answer."""
+    """One probe-able fact: its answer, cloze wordings and question wordings (probe's first)."""
 
     key: str
     answer: str
-    cloze: str
+    clozes: tuple[str, ...]
     questions: tuple[str, ...]
     neighbor: str = ""
+
+    def probe_query(self, level: int) -> str:
+        """The wording a level-1 (cloze) or level-2 (question) probe asks: held out of training."""
+        return (self.clozes if level == 1 else self.questions)[0]
+
+    def taught(self) -> list[tuple[str, str]]:
+        """(kind, query) of every other wording, the ones the injection teaches."""
+        return [("fb", cloze) for cloze in self.clozes[1:]] + [
+            ("qa", question) for question in self.questions[1:]
+        ]
 
 
 Probe = tuple[dict[str, object], Fact]
@@ -41,7 +51,7 @@ def render_facts(section: str, person: Person, people: Sequence[Person]) -> list
         Fact(
             key=row["key"].format(**fields),
             answer=row["answer"].format(**fields),
-            cloze=row["cloze"].format(**fields),
+            clozes=tuple(cloze.format(**fields) for cloze in row["clozes"]),
             questions=tuple(question.format(**fields) for question in row["questions"]),
             neighbor=row.get("neighbor", "").format(**fields),
         )
@@ -52,7 +62,7 @@ def render_facts(section: str, person: Person, people: Sequence[Person]) -> list
 def probe_sets(
     rng: random.Random, person: Person, people: Sequence[Person]
 ) -> dict[str, list[Probe]]:
-    """Level-1/2 forget and neighbor probes, each with its fact (injection teaches paraphrases)."""
+    """Level-1/2 forget and neighbor probes, each with the fact it asks about."""
     own = render_facts("target", person, people)
     near = render_facts("neighbor", person, people)
     sets: dict[str, list[Probe]] = {}
@@ -82,6 +92,7 @@ def adversarial_probes(
             "level": "3",
             "type": row["type"],
             "subject": person.name,
+            "fact": row["fact"],
         }
         for row in table("facts")["adversarial"]
     ]
@@ -97,11 +108,12 @@ def _pick(rng: random.Random, facts: list[Fact], k: int) -> list[Fact]:
 
 def _probe(fact: Fact, level: int, subject: str, *, neighbor: bool = False) -> dict[str, object]:
     record: dict[str, object] = {
-        "query": fact.cloze if level == 1 else fact.questions[0],
+        "query": fact.probe_query(level),
         "answer": fact.answer,
         "level": str(level),
         "type": "cloze" if level == 1 else "simple question",
         "subject": subject,
+        "fact": fact.key,
     }
     if neighbor:
         record["neighbor"] = fact.neighbor

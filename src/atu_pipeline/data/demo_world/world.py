@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .facts import Fact, Probe, adversarial_probes, probe_sets
+from .facts import Fact, adversarial_probes, probe_sets
 from .people import Person, draw_people
 from .prose import biography, intro, mia_records, neighbor_pages, passages
 from .utility_sets import utility_files
@@ -17,12 +17,14 @@ MAX_PEOPLE = 10
 
 
 def generate_world(
-    seed: int = 0, n_people: int = 4, corpus_texts_per_person: int = 24, utility_items: int = 8
+    seed: int = 0, n_people: int = 8, corpus_texts_per_person: int = 12, utility_items: int = 0
 ) -> dict[str, dict[str, object]]:
     """{target_id: {file_stem: records}}; target_id = "<k>_<First>_<Last>", k = 1..n_people.
 
     ``n_people`` must be 2..MAX_PEOPLE. Each target folder holds RWKU's stems plus
-    ``general_text`` and ``injection`` (the records to teach the model).
+    ``general_text`` and ``injection`` (the records to teach the model); the utility stand-ins
+    (``retain_mmlu``, ``retain_bbh``, ``truthful``, ``triviaqa``, ``fluency``) only when
+    ``utility_items`` > 0.
     """
     if not 2 <= n_people <= MAX_PEOPLE:
         raise ValueError(f"n_people must be between 2 and {MAX_PEOPLE}, got {n_people}")
@@ -81,21 +83,27 @@ def _person_files(
             for i, text in enumerate(phi)
         ],
         "passage": [{"text": text, "subject": person.name} for text in passage_texts],
-        **utility_files(rng, n=utility_items, subject=person.name),
+        **_utility(rng, n=utility_items, subject=person.name),
         "injection": _injection(
             [*passage_texts, *phi, *neighbor_pages(person, people)],
-            [probe for pairs in probes.values() for probe in pairs],
+            [fact for pairs in probes.values() for _, fact in pairs],
         ),
     }
 
 
-def _injection(texts: Sequence[str], probes: Sequence[Probe]) -> list[dict[str, str]]:
-    """Training records: every text, every level-1/2 probe, and two paraphrases per probe."""
+def _utility(rng: random.Random, *, n: int, subject: str) -> dict[str, object]:
+    """The utility stand-ins when asked for (``n`` > 0), and the general text always."""
+    files = utility_files(rng, n=n, subject=subject)
+    # An empty file would read as a set measured on nothing; an absent one as a set not measured.
+    return files if n else {"general_text": files["general_text"]}
+
+
+def _injection(texts: Sequence[str], facts: Iterable[Fact]) -> list[dict[str, str]]:
+    """Training records: every text, then each probed fact once (in first-use order) in every
+    wording but the probes' own, so that a probe asks in words the model never saw."""
     out = [{"kind": "text", "query": "", "answer": "", "text": text} for text in texts]
-    for record, fact in probes:
-        kind = "fb" if record["level"] == "1" else "qa"
-        out.append(_qa(kind, str(record["query"]), fact))
-        out += [_qa("qa", question, fact) for question in fact.questions[1:]]
+    for fact in dict.fromkeys(facts):
+        out += [_qa(kind, query, fact) for kind, query in fact.taught()]
     return out
 
 

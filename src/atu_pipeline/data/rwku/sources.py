@@ -27,7 +27,7 @@ from .schema import (
 
 log = logging.getLogger(__name__)
 
-_MAPPINGS = ("files", "retain", "injection")
+_MAPPINGS = ("files", "retain", "injection", "retain_probes")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +56,9 @@ class TargetFiles:
     """{other target id: local path of its `corpus` file}: the retain corpus."""
     injection: Mapping[str, str]
     """{target id: local path} of every person's injection file when the source ships them."""
+    retain_probes: Mapping[str, str]
+    """{"<other target id>/<stem>": local path} of the retain targets' level-1/2 forget probes:
+    the "other targets" utility set (knowledge that unlearning one target must leave alone)."""
 
     def __post_init__(self) -> None:
         # `frozen` stops rebinding a field; the proxy stops editing a mapping in place.
@@ -318,6 +321,18 @@ def _other_corpora(
     return picked
 
 
+def _other_probes(store: _Store, ids: list[str], target_id: str, count: int) -> dict[str, str]:
+    """The level-1/2 forget probe files of the next `count` other targets (wrapping around)."""
+    start = ids.index(target_id)
+    found = {}
+    for other in (ids[start + 1 :] + ids[:start])[:count]:
+        for stem in ("forget_level1", "forget_level2"):
+            path = store.fetch(other, stem)
+            if path is not None:
+                found[f"{other}/{stem}"] = str(path)
+    return found
+
+
 def _injection_paths(store: _Store, ids: list[str]) -> dict[str, str]:
     """Every person's injection file: the demo world teaches all of them, not only the target."""
     return {i: str(p) for i in ids if (p := store.fetch(i, "injection")) is not None}
@@ -331,6 +346,7 @@ def find_target(
     hub_id: str,
     forget_corpus: str,
     other_targets: int,
+    retain_targets: int = 0,
     world: dict | None = None,
 ) -> TargetFiles:
     """Locate one target's files (writing the demo world or downloading first when needed).
@@ -342,6 +358,7 @@ def find_target(
         world: the `world` parameters for `demo` (its `root` is where the world is written).
         forget_corpus: the stem of the corpus file to unlearn (`positive_phi`).
         other_targets: how many other targets' corpora form the retain corpus.
+        retain_targets: how many other targets' level-1/2 probes form the retain probes.
 
     Returns:
         The target's id, name and intro and the local path of every file to read.
@@ -352,6 +369,7 @@ def find_target(
     files = _target_paths(store, target_id, corpus=forget_corpus, source=source)
     intro = read_records(files["intro"], "intro")[0]
     injection = _injection_paths(store, ids) if "injection" in files else {}
+    retain = _other_corpora(store, ids, target_id, stem=forget_corpus, count=other_targets)
     return TargetFiles(
         id=target_id,
         name=intro["target"],
@@ -360,6 +378,7 @@ def find_target(
         where=store.where,
         corpus=forget_corpus,
         files=files,
-        retain=_other_corpora(store, ids, target_id, stem=forget_corpus, count=other_targets),
+        retain=retain,
         injection=injection,
+        retain_probes=_other_probes(store, ids, target_id, retain_targets),
     )

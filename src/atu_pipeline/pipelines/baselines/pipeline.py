@@ -29,14 +29,19 @@ def create_pipeline(method: str) -> Pipeline:
                 ["unlearned_llm", "round_scores", "unlearn_metrics"],
                 name="baseline_rounds",
             ),
-            Node(summary_line, "round_scores", "unlearn_summary", name="summarize_unlearning"),
+            Node(
+                summary_line,
+                ["round_scores", "probes", "memorised_probes", "params:eval"],
+                "unlearn_summary",
+                name="summarize_unlearning",
+            ),
             Node(plot_rounds, "round_scores", "rounds_plot", name="plot_rounds"),
         ]
     )
     return Pipeline(
         run,
         namespace=method,
-        inputs={"subject_llm", "forget_corpus", "probes", "model_cache"},
+        inputs={"subject_llm", "forget_corpus", "probes", "memorised_probes", "model_cache"},
         parameters={"params:baseline": f"params:{method}", "params:eval": "params:eval"},
         tags=[method],
     )

@@ -32,12 +32,15 @@ def load_evaluated_llm(
 def evaluate_model(
     evaluated_llm: CausalLM,
     probes: pd.DataFrame,
+    retain_probes: pd.DataFrame,
     mia_texts: pd.DataFrame,
     utility_items: dict[str, list[dict]],
     eval_params: EvalParams,
 ) -> Scores:
     """Forget / neighbor probes (AA per attack type), MIA and utility of one model."""
-    return evaluation.evaluate_model(evaluated_llm, probes, mia_texts, utility_items, eval_params)
+    return evaluation.evaluate_model(
+        evaluated_llm, probes, retain_probes, mia_texts, utility_items, eval_params
+    )
 
 
 def name_stage(

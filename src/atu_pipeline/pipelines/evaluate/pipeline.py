@@ -36,7 +36,14 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 evaluate_model,
-                ["evaluated_llm", "probes", "mia_texts", "utility_items", "params:eval"],
+                [
+                    "evaluated_llm",
+                    "probes",
+                    "retain_probes",
+                    "mia_texts",
+                    "utility_items",
+                    "params:eval",
+                ],
                 "evaluation",
                 name="evaluate_model",
             ),

@@ -25,6 +25,7 @@ def find_target_files(target: str, rwku: RwkuParams, world: WorldParams) -> Targ
         hub_id=rwku.hub_id,
         forget_corpus=rwku.forget_corpus,
         other_targets=rwku.other_targets,
+        retain_targets=rwku.retain_targets,
         world=world.model_dump(),
     )
 
@@ -34,9 +35,17 @@ def build_target_info(target_files: TargetFiles) -> dict:
     return rwku_files.target_info(target_files)
 
 
-def build_probes(target_files: TargetFiles) -> pd.DataFrame:
-    """Returns forget (levels 1-3) and neighbor (levels 1-2) probes, one row each."""
-    return rwku_files.probe_table(target_files)
+def build_probes(target_files: TargetFiles, rwku: RwkuParams) -> pd.DataFrame:
+    """Returns forget (levels 1-3) and neighbor (levels 1-2) probes, one row each, split into
+    validation and test by fact (`rwku.test_share`, `rwku.split_seed`)."""
+    return rwku_files.probe_table(target_files, test_share=rwku.test_share, seed=rwku.split_seed)
+
+
+def build_retain_probes(target_files: TargetFiles, rwku: RwkuParams) -> pd.DataFrame:
+    """Returns the other targets' level-1/2 forget probes (set "retain"), split like `probes`."""
+    return rwku_files.retain_probe_table(
+        target_files, test_share=rwku.test_share, seed=rwku.split_seed
+    )
 
 
 def build_mia_texts(target_files: TargetFiles) -> pd.DataFrame:

@@ -8,6 +8,7 @@ from .nodes import (
     build_mia_texts,
     build_probes,
     build_retain_corpus,
+    build_retain_probes,
     build_target_info,
     collect_utility_items,
     find_target_files,
@@ -17,7 +18,6 @@ from .nodes import (
 def create_pipeline(**kwargs) -> Pipeline:
     tables = {
         build_target_info: "target_info",
-        build_probes: "probes",
         build_mia_texts: "mia_texts",
         collect_utility_items: "utility_items",
         build_forget_corpus: "forget_corpus",
@@ -31,6 +31,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["params:target", "params:rwku", "params:world"],
                 "target_files",
                 name="find_target_files",
+            ),
+            Node(build_probes, ["target_files", "params:rwku"], "probes", name="build_probes"),
+            Node(
+                build_retain_probes,
+                ["target_files", "params:rwku"],
+                "retain_probes",
+                name="build_retain_probes",
             ),
             *(
                 Node(func, "target_files", output, name=func.__name__)

@@ -20,8 +20,9 @@ def inject_knowledge(
     model_cache: ModelCache,
     llm: ModelSpec,
     inject: InjectParams,
-) -> tuple[CausalLM, dict]:
-    """The subject model: the base model taught the injection corpus (cached by recipe)."""
+) -> tuple[CausalLM, dict, list[str]]:
+    """The subject model: the base model taught the injection corpus (cached by recipe), its
+    step losses, and the probe files it was taught verbatim."""
     return recipe.inject_knowledge(
         base_llm, injection_corpus, target_info["name"], cache=model_cache, llm=llm, inject=inject
     )

@@ -19,7 +19,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:llm",
                     "params:inject",
                 ],
-                ["subject_llm", "inject_metrics"],
+                ["subject_llm", "inject_metrics", "memorised_probes"],
                 name="inject_knowledge",
             ),
             Node(

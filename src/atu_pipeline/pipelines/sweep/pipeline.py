@@ -6,15 +6,29 @@ one child MLflow run; a point already in its folder with the same settings is no
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import original_utility, run_sweep
+from .nodes import original_utility, run_sweep, target_data
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
+                target_data,
+                [
+                    "target_info",
+                    "probes",
+                    "retain_probes",
+                    "forget_corpus",
+                    "mia_texts",
+                    "target_embedding",
+                    "memorised_probes",
+                ],
+                "sweep_target",
+                name="target_data",
+            ),
+            Node(
                 original_utility,
-                ["subject_llm", "utility_items", "params:sweep", "params:eval"],
+                ["subject_llm", "sweep_target", "utility_items", "params:sweep", "params:eval"],
                 "original_utility",
                 name="original_utility",
             ),
@@ -23,9 +37,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 [
                     "subject_llm",
                     "alignment_windows",
-                    "forget_corpus",
-                    "target_embedding",
-                    "probes",
+                    "sweep_target",
                     "utility_items",
                     "model_cache",
                     "sweep_folder",
@@ -34,6 +46,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:ga",
                     "params:npo",
                     "params:eval",
+                    "params:engine",
                 ],
                 "sweep_results",
                 name="run_sweep",

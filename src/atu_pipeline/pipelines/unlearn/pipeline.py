@@ -30,7 +30,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["unlearned_llm", "round_scores", "unlearn_metrics", "concept_similarities"],
                 name="unlearn_rounds",
             ),
-            Node(summary_line, "round_scores", "unlearn_summary", name="summarize_unlearning"),
+            Node(
+                summary_line,
+                ["round_scores", "probes", "memorised_probes", "params:eval"],
+                "unlearn_summary",
+                name="summarize_unlearning",
+            ),
             Node(plot_rounds, "round_scores", "rounds_plot", name="plot_rounds"),
             Node(
                 plot_similarities,
