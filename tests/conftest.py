@@ -103,3 +103,36 @@ def test_params():
         "engine": p.EngineParams,
     }
     return {name: kind(**raw[name]) for name, kind in kinds.items()}
+
+
+# Inputs of the unlearning nodes on the tiny models: window embeddings and an aligned head.
+
+
+@pytest.fixture
+def model_cache(tmp_path):
+    from atu_pipeline.io.models import ModelCache
+
+    return ModelCache(tmp_path / "cache")
+
+
+@pytest.fixture
+def alignment_windows(tiny_llm, tiny_encoder, demo_tables, test_params, model_cache):
+    from atu_pipeline.pipelines.embed.nodes import embed_alignment_windows
+
+    corpora = (demo_tables["forget_corpus"], demo_tables["retain_corpus"])
+    settings = (test_params["encoder"], test_params["embed"])
+    return embed_alignment_windows(*corpora, tiny_llm, tiny_encoder, model_cache, *settings)
+
+
+@pytest.fixture
+def target_embedding(tiny_encoder, demo_tables, test_params):
+    from atu_pipeline.pipelines.embed.nodes import embed_target
+
+    return embed_target(tiny_encoder, demo_tables["target_info"], test_params["embed"])
+
+
+@pytest.fixture
+def aligned_head(tiny_llm, alignment_windows, model_cache, test_params):
+    from atu_pipeline.pipelines.align.nodes import align_head
+
+    return align_head(tiny_llm, alignment_windows, model_cache, test_params["atu"])[0]

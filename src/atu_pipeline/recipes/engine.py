@@ -57,8 +57,9 @@ def run_points(
 def _completed(points: Sequence[P], run_one: Callable[[P], R], engine: EngineParams) -> Iterator:
     """(index, result) pairs as points finish."""
     if engine.mode == "sequential" or not points:
-        for index, point in enumerate(points):
-            yield index, _run(run_one, point)
+        with _torch_threads(engine.threads_per_worker):
+            for index, point in enumerate(points):
+                yield index, _run(run_one, point)
         return
     from distributed import as_completed
 
@@ -72,9 +73,8 @@ def _completed(points: Sequence[P], run_one: Callable[[P], R], engine: EnginePar
         }
         for future in as_completed(futures):
             index = futures[future]
-            if future.status == "error":
-                for other in futures:
-                    other.cancel()
+            if future.status == "error":  # a point failed for good: stop the others, say which
+                client.cancel([other for other in futures if other is not future])
             yield index, future.result()
 
 
@@ -83,6 +83,20 @@ def _run(run_one: Callable[[P], R], point: P) -> R:
         return run_one(point)
     except Exception as err:
         raise PointFailed(f"point {point} failed: {type(err).__name__}: {err}") from err
+
+
+@contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    """In-process points use as many torch threads as a worker would (same numbers)."""
+    import torch
+
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _gpus() -> int:
