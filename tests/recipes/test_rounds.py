@@ -101,17 +101,41 @@ def test_keep_round_restores_an_older_rounds_weights_or_the_subject_model(tiny_l
     assert keep_round(tmp_path, rounds, strict, llm, tiny_llm) == (0, tiny_llm)
 
 
-def test_only_the_latest_round_keeps_its_resume_state(tiny_llm, tmp_path):
+def _save_rounds(tiny_llm, root, count: int):
     llm = trainable_copy(tiny_llm, SETTINGS, hook_layer=4)
     optimizer = make_optimizer(llm.model.parameters(), "sgd", 0.1, 0.0)
     rounds = RoundLog(BASELINE)
-    for index in (1, 2):
-        rounds.history.append(_round(index, 50.0, 80.0))
+    for index in range(1, count + 1):
+        _step(llm, optimizer)
+        rounds.history.append(_round(index, 50.0 - index, 80.0))
         save_round(
-            tmp_path, rounds, llm=llm, head=None, optimizer=optimizer, generator=seeded_generator(0)
+            root, rounds, llm=llm, head=None, optimizer=optimizer, generator=seeded_generator(0)
         )
-    assert sorted(p.parent.name for p in tmp_path.glob("round_*/state.pt")) == ["round_02"]
-    assert sorted(p.name for p in tmp_path.glob("round_*")) == ["round_01", "round_02"]
+    return llm, optimizer
+
+
+def test_only_the_last_two_rounds_keep_their_resume_state(tiny_llm, tmp_path):
+    _save_rounds(tiny_llm, tmp_path, 3)
+    assert sorted(p.parent.name for p in tmp_path.glob("round_*/state.pt")) == [
+        "round_02",
+        "round_03",
+    ]
+    assert sorted(p.name for p in tmp_path.glob("round_*")) == ["round_01", "round_02", "round_03"]
+
+
+def test_an_unreadable_checkpoint_is_deleted_and_its_round_resumed_from_the_one_before(
+    tiny_llm, tmp_path, caplog
+):
+    _save_rounds(tiny_llm, tmp_path, 2)
+    weights = tmp_path / "round_02/llm_trainable.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])  # a file cut short
+    fresh = trainable_copy(tiny_llm, SETTINGS, hook_layer=4)
+    optimizer = make_optimizer(fresh.model.parameters(), "sgd", 0.1, 0.0)
+    with caplog.at_level("WARNING"):
+        resumed = resume(tmp_path, fresh, None, optimizer, seeded_generator(0))
+    assert [row["round"] for row in resumed.history] == [1]
+    assert not (tmp_path / "round_02").exists()
+    assert "round_02 cannot be read" in caplog.text
 
 
 def test_round_log_knows_its_rounds_and_its_early_stop():

@@ -1,7 +1,8 @@
 """Round checkpoints: everything needed to continue a run bit-for-bit.
 
 Layout of one checkpoint directory (written to `<dir>.partial` and renamed, so a run killed
-while saving never leaves a half checkpoint behind):
+while saving never leaves a half checkpoint behind; one that cannot be read all the same is
+deleted and its round recomputed from the round before):
   llm_trainable.safetensors   the LLM weights that training can change (or LoRA adapters)
   head.safetensors, head.json the head's weights and architecture
   state.pt                    optimizer state, RNG states (tensors only: loaded with
@@ -20,10 +21,14 @@ from atu_pipeline.core.head import EmbeddingHead, HeadConfig
 
 
 def save_head(head: EmbeddingHead, path: Path) -> None:
+    """Weights, then the architecture (written aside and renamed: its presence marks a complete
+    head, so a reader never loads a half-written one)."""
     path.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
-    save_file(state, path / "head.safetensors")
-    (path / "head.json").write_text(json.dumps(head.config.to_dict(), indent=2))
+    save_file(state, path / "head.safetensors.partial")
+    (path / "head.safetensors.partial").replace(path / "head.safetensors")
+    (path / "head.json.partial").write_text(json.dumps(head.config.to_dict(), indent=2))
+    (path / "head.json.partial").replace(path / "head.json")
 
 
 def load_head(path: Path) -> EmbeddingHead:
@@ -90,15 +95,17 @@ def read_trainable_weights(path: Path) -> dict[str, torch.Tensor]:
     return load_file(path / "llm_trainable.safetensors")
 
 
-def drop_resume_state(root: Path, keep: Path) -> None:
-    """Delete the optimizer and RNG state of every round but `keep`: only the latest round is
-    resumed from, and the optimizer state is the bulk of a checkpoint (2x the weights, Adam)."""
-    for state in root.glob("round_*/state.pt"):
-        if state.parent != keep:
-            state.unlink()
+RESUMABLE_ROUNDS = 2  # the latest, and the one before it should the latest prove unreadable
 
 
-def latest_checkpoint(root: Path) -> Path | None:
-    """The highest-numbered complete `round_XX` directory under root, if any."""
-    done = sorted(p for p in root.glob("round_*") if (p / "progress.json").is_file())
-    return done[-1] if done else None
+def drop_resume_state(root: Path) -> None:
+    """Delete the optimizer and RNG state of all but the last `RESUMABLE_ROUNDS` rounds: the
+    optimizer state is the bulk of a checkpoint (2x the weights with Adam)."""
+    for round_dir in resumable_checkpoints(root)[RESUMABLE_ROUNDS:]:
+        (round_dir / "state.pt").unlink()
+
+
+def resumable_checkpoints(root: Path) -> list[Path]:
+    """Complete `round_XX` directories that still hold their resume state, newest first."""
+    done = [p for p in root.glob("round_*") if (p / "progress.json").is_file()]
+    return sorted((p for p in done if (p / "state.pt").is_file()), reverse=True)

@@ -27,7 +27,13 @@ from atu_pipeline.params import (
 )
 from atu_pipeline.recipes.engine import run_points
 from atu_pipeline.recipes.evaluation import mia_scores, other_target_scores, utility_scores
-from atu_pipeline.recipes.points import SharedWork, TargetData, run_unlearning, table_rows
+from atu_pipeline.recipes.points import (
+    SharedWork,
+    TargetData,
+    align_heads,
+    run_unlearning,
+    table_rows,
+)
 from atu_pipeline.reporting.rounds import summary_line
 from atu_pipeline.tracking import flatten, log_child_run
 
@@ -146,6 +152,7 @@ def _results(
     keys = {point: point_key(point, study) for point in points}
     saved = {point: folder.read(point.name) for point in points}
     missing = [p for p in points if (saved[p] or {}).get("key") != keys[p]]
+    align_heads([_settings(p, study) for p in missing], study.shared)
 
     def record(point: BenchPoint, outcome: tuple[dict, pd.DataFrame]) -> None:
         result, round_scores = outcome
@@ -188,7 +195,7 @@ def run_point(point: BenchPoint, study: Study) -> tuple[dict, pd.DataFrame]:
     """One whole run at the point's method, configuration, target and seed; report points also
     score the kept model's membership inference and utility."""
     target = study.targets[point.target]
-    settings = with_changes(study.settings[point.method][point.config], {"seed": point.seed})
+    settings = _settings(point, study)
     started = time.time()
     outcome = run_unlearning(point.method, settings, target, study.shared)
     scores = outcome.round_scores
@@ -209,6 +216,10 @@ def run_point(point: BenchPoint, study: Study) -> tuple[dict, pd.DataFrame]:
     if point.stage == "report":
         result["kept"] |= full_scores(outcome.llm, target, study)
     return result | {"started": started, "ended": time.time()}, scores
+
+
+def _settings(point: BenchPoint, study: Study) -> AtuParams | BaselineParams:
+    return with_changes(study.settings[point.method][point.config], {"seed": point.seed})
 
 
 def full_scores(llm: CausalLM, target: TargetData, study: Study) -> dict[str, float]:

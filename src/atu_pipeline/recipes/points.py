@@ -145,6 +145,14 @@ def load_target(
     )
 
 
+def align_heads(settings: list[AtuParams | BaselineParams], shared: SharedWork) -> None:
+    """The first alignment of every head the ATU settings need, in this process, before any
+    point is submitted: workers then load each head from the cache instead of aligning it twice."""
+    for atu in settings:
+        if isinstance(atu, AtuParams):
+            first_alignment(shared.subject_llm, shared.windows, cache=shared.cache, atu=atu)
+
+
 def run_unlearning(
     method: str, settings: AtuParams | BaselineParams, target: TargetData, shared: SharedWork
 ) -> UnlearningResult:

@@ -8,6 +8,7 @@ resuming a round; the keep rule; the per-round table and its MLflow histories.
 import copy
 import hashlib
 import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,10 +17,10 @@ import torch
 
 from atu_pipeline.core.checkpoint import (
     drop_resume_state,
-    latest_checkpoint,
     load_checkpoint,
     read_trainable_weights,
     restore_rng,
+    resumable_checkpoints,
     save_checkpoint,
 )
 from atu_pipeline.core.head import EmbeddingHead
@@ -129,17 +130,31 @@ def resume(
     optimizer: torch.optim.Optimizer,
     generator: torch.Generator,
 ) -> RoundLog | None:
-    """Load the latest finished round into the model, head, optimizer and RNGs; None if none."""
-    latest = latest_checkpoint(run_dir)
-    if latest is None:
-        return None
-    state = load_checkpoint(latest)
+    """Load the latest readable round into the model, head, optimizer and RNGs; None if none.
+
+    A checkpoint that cannot be read (a disk fault, a file cut short) is deleted, never trusted:
+    the run goes on from the round before and recomputes it.
+    """
+    for checkpoint in resumable_checkpoints(run_dir):
+        try:
+            state = load_checkpoint(checkpoint)
+        except Exception as err:  # safetensors, torch.load or JSON: any unreadable part
+            log.warning("checkpoint %s cannot be read (%s): recomputing it", checkpoint, err)
+            for later in run_dir.glob("round_*"):
+                if later.name >= checkpoint.name:
+                    shutil.rmtree(later)
+            continue
+        return _restore(checkpoint, state, llm, head, optimizer, generator)
+    return None
+
+
+def _restore(checkpoint: Path, state: dict, llm, head, optimizer, generator) -> RoundLog:
     restore_trainable(llm.model, state["llm_trainable"])
     if head is not None:
         head.load_state_dict(state["head"].state_dict())
     optimizer.load_state_dict(state["optimizer"])
     restore_rng(state["rng"], generator)
-    log.info("resuming from %s", latest)
+    log.info("resuming from %s", checkpoint)
     progress = state["progress"]
     return RoundLog(progress["baseline"], progress["history"])
 
@@ -155,7 +170,7 @@ def save_round(
 ) -> None:
     """Checkpoint the last finished round; older rounds keep their weights only."""
     index = rounds.history[-1]["round"]
-    saved = save_checkpoint(
+    save_checkpoint(
         run_dir / f"round_{index:02d}",
         llm_trainable=trainable_state(llm.model),
         head=head,
@@ -163,7 +178,7 @@ def save_round(
         generator=generator,
         progress=rounds.to_dict(),
     )
-    drop_resume_state(run_dir, keep=saved)
+    drop_resume_state(run_dir)
 
 
 def keep_round(

@@ -24,7 +24,13 @@ from atu_pipeline.params import (
 )
 from atu_pipeline.recipes.engine import run_points
 from atu_pipeline.recipes.evaluation import other_target_scores, utility_scores
-from atu_pipeline.recipes.points import SharedWork, TargetData, run_unlearning, table_rows
+from atu_pipeline.recipes.points import (
+    SharedWork,
+    TargetData,
+    align_heads,
+    run_unlearning,
+    table_rows,
+)
 from atu_pipeline.reporting.rounds import summary_line
 from atu_pipeline.tracking import flatten, log_child_run
 
@@ -120,6 +126,7 @@ def run_sweep(
         folder.write(point.name, result, round_scores, result["summary"])
         saved[point.name] = result
 
+    align_heads([settings for _, settings in missing], shared)
     run_one = partial(sweep_point, target=target, shared=shared, sweep=sweep)
     run_points(missing, run_one, engine=engine, on_done=record, title=f"sweep {sweep.name}")
     return [saved[point.name] for point, _ in points]
