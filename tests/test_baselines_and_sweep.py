@@ -49,6 +49,21 @@ def test_sweep_logs_one_child_run_per_point_and_compares_them(tmp_path):
     assert (atu["params.method"], atu["params.tau"], atu["params.layer"]) == ("atu", "0.1", "2")
     assert atu["params.settings.taus"] == "[0.5, 0.1]"  # from atu.taus[0] down to the floor
     assert "metrics.kept/test/forget/all" in atu.index and "metrics.kept/utility/mmlu" in atu.index
+    # each child run lasts as long as its point ran, not the instant it was logged
+    for _, child in children.iterrows():
+        folder = tmp_path / "data/08_reporting/sweep" / child["tags.mlflow.runName"]
+        point = json.loads((folder / "result.json").read_text())
+        ran = point["ended"] - point["started"]
+        logged = (child["end_time"] - child["start_time"]).total_seconds()
+        assert logged == pytest.approx(ran, abs=0.01)
+    import mlflow
+
+    experiment = mlflow.get_experiment(parent["experiment_id"].iloc[0])
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    artifacts = mlflow.MlflowClient().list_artifacts(parent["run_id"].iloc[0], "sweep")
+    assert {"ranking.csv", "ranking.md", "forget_vs_neighbor.png"} <= {
+        a.path.split("/")[-1] for a in artifacts
+    }
 
     out = tmp_path / "data/08_reporting/sweep"
     assert not list(out.parent.glob("sweep.*")), "a point's report landed outside sweep/"

@@ -20,6 +20,10 @@ def test_unlearn_runs_end_to_end_and_logs_to_mlflow(tmp_path):
     assert (data / "06_models/unlearned_llm/model.safetensors").is_file()
     assert (data / "08_reporting/forget_neighbor_by_round.png").is_file()
     assert (data / "08_reporting/unlearn_summary.txt").read_text().startswith("summary: forget ")
+    report = (data / "08_reporting/run_report.md").read_text()
+    assert "| Before |" in report and "| ATU |" in report
+    answers = pd.read_csv(data / "08_reporting/run_answers.csv")
+    assert {"answer_before", "answer_after", "recall_before", "recall_after"} <= set(answers)
     logged = mlflow_runs(tmp_path).iloc[0]
     assert logged["params.atu.layer"] == "2"
     assert logged["params.atu.taus"] == "[0.5, 0.3]"

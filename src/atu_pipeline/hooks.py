@@ -8,7 +8,7 @@ from pathlib import Path
 from kedro.framework.hooks import hook_impl
 from pydantic import BaseModel
 
-from atu_pipeline.tracking import flatten
+from atu_pipeline.tracking import flatten, tag_experiment
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,7 @@ class ProjectHooks:
     def __init__(self):
         self._catalog = None
         self._started = time.time()
+        self._experiment_tagged = False
 
     @hook_impl
     def after_catalog_created(self, catalog):
@@ -54,8 +55,12 @@ class ProjectHooks:
     def before_node_run(self, node, inputs):
         import mlflow
 
-        if mlflow.active_run() is None:
+        run = mlflow.active_run()
+        if run is None:
             return
+        if not self._experiment_tagged:
+            tag_experiment(run.info.experiment_id)
+            self._experiment_tagged = True
         params = {}
         for name, value in inputs.items():
             if name.startswith("params:") and isinstance(value, BaseModel):

@@ -264,6 +264,7 @@ class CompareParams(Params):
 
 class EvalParams(Params):
     batch_size: int = Field(16, ge=1)
+    precision: Precision = "auto"  # scoring under bf16 autocast on CUDA; fp32 on CPU
     max_new_tokens: int = Field(30, ge=1)
     max_probes: int | None = Field(None, ge=1)
     device: str = "auto"
@@ -273,6 +274,7 @@ class EvalParams(Params):
     mia_ratios: list[Annotated[float, Field(gt=0, le=1)]] = Field([0.2], min_length=1)
     max_mia_texts: int | None = Field(None, ge=1)  # first N texts of each MIA split
     max_new_tokens_long: int = Field(256, ge=1)  # BBH and fluency generations (RWKU: 256)
+    share_prefixes: bool = True  # MMLU: run each few-shot block once for the rows that share it
     utility_limits: UtilityLimits = {}
 
 

@@ -28,14 +28,32 @@ def flatten(prefix: str, value: object) -> dict[str, object]:
     return {prefix: value}
 
 
+# MLflow 3 opens an experiment without a kind on its GenAI pages; this kind opens it on its runs.
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+
+
+def tag_experiment(experiment_id: str) -> None:
+    """Mark the experiment as model development, so the MLflow UI opens it on its runs."""
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    for key, value in EXPERIMENT_KIND.items():
+        if client.get_experiment(experiment_id).tags.get(key) != value:
+            client.set_experiment_tag(experiment_id, key, value)
+
+
 def log_child_run(
     name: str,
     params: dict[str, object],
     histories: dict[str, list[tuple[float, int]]],
     tags: dict[str, str],
+    *,
+    started: float | None = None,
+    ended: float | None = None,
 ) -> str | None:
     """A finished child run of the active run: params, metric histories ((value, step) pairs),
-    tags. Returns its id; None (with a warning) when no MLflow run is active."""
+    tags, and the point's own start and end times (seconds since the epoch; now when None).
+    Returns its id; None (with a warning) when no MLflow run is active."""
     import time
 
     import mlflow
@@ -46,13 +64,15 @@ def log_child_run(
         log.warning("no active MLflow run: point %s is not logged to MLflow", name)
         return None
     client = mlflow.MlflowClient()
+    ended = ended or time.time()
     run = client.create_run(
         parent.info.experiment_id,
+        start_time=int((started or ended) * 1000),
         run_name=name,
         tags={"mlflow.parentRunId": parent.info.run_id, **tags},
     )
     run_id = run.info.run_id
-    now = int(time.time() * 1000)
+    now = int(ended * 1000)
     entries = [Param(k, str(v)[:250]) for k, v in params.items()]
     for start in range(0, len(entries), MAX_BATCH):
         client.log_batch(run_id, params=entries[start : start + MAX_BATCH])
@@ -63,5 +83,5 @@ def log_child_run(
     ]
     for start in range(0, len(metrics), 10 * MAX_BATCH):
         client.log_batch(run_id, metrics=metrics[start : start + 10 * MAX_BATCH])
-    client.set_terminated(run_id)
+    client.set_terminated(run_id, end_time=now)
     return run_id

@@ -179,3 +179,18 @@ def test_seeded_generator_seeds_both_rngs(seed):
     generator = seeded_generator(seed)
     second = (torch.rand(2), torch.rand(2, generator=generator))
     assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU to write on")
+def test_a_checkpoint_written_on_the_gpu_resumes_on_the_cpu(tiny_llm, tmp_path):
+    on_gpu = trainable_copy(tiny_llm, SETTINGS.model_copy(update={"device": "cuda"}), hook_layer=4)
+    optimizer = make_optimizer(on_gpu.model.parameters(), "adamw", 1e-2, 0.0)
+    _step(on_gpu, optimizer)
+    rounds = RoundLog(BASELINE, [_round(1, 50.0, 79.0)])
+    save_round(
+        tmp_path, rounds, llm=on_gpu, head=None, optimizer=optimizer, generator=seeded_generator(0)
+    )
+    on_cpu = trainable_copy(tiny_llm, SETTINGS.model_copy(update={"device": "cpu"}), hook_layer=4)
+    cpu_optimizer = make_optimizer(on_cpu.model.parameters(), "adamw", 1e-2, 0.0)
+    assert resume(tmp_path, on_cpu, None, cpu_optimizer, seeded_generator(0)) is not None
+    _step(on_cpu, cpu_optimizer)  # the optimizer state came over to the CPU with the weights

@@ -76,9 +76,10 @@ def train_head(
         length = int(windows.corpus.attention_mask[rows].sum(dim=1).max())
         with autocast(device, precision):
             predicted = head(hidden[rows, :length].to(device))
-            loss = alignment_loss(
-                predicted, target[:, :length].to(device), valid[:, :length].to(device)
-            )
+        # fp32 from here: a cosine in bf16 (8 bits of mantissa) is off by ~1e-2
+        loss = alignment_loss(
+            predicted.float(), target[:, :length].to(device), valid[:, :length].to(device)
+        )
         update(loss, optimizer, head.parameters(), grad_clip)
         history.append({"align_loss": loss.item(), "align_cos": 1.0 - loss.item()})
         if on_step:
@@ -119,11 +120,12 @@ def unlearn_steps(
         ids, mask = trim(corpus.input_ids[rows], corpus.attention_mask[rows])
         ids, mask = ids.to(device), mask.to(device)
         with autocast(device, precision):
-            predicted = head(hidden_states_at(model, ids, mask, layer))
-            loss = unlearning_hinge_loss(predicted, concept, mask, tau)
+            predicted = head(hidden_states_at(model, ids, mask, layer)).float()
+        # fp32 from here: cos − τ with τ as close to 0 as −0.05 must not drown in bf16 rounding
+        loss = unlearning_hinge_loss(predicted, concept, mask, tau)
         update(loss, optimizer, trainable, grad_clip)
         with torch.no_grad():
-            similarity = concept_similarity(predicted.float(), concept)[mask.bool()]
+            similarity = concept_similarity(predicted, concept)[mask.bool()]
         history.append(
             {
                 "unlearn_loss": loss.item(),

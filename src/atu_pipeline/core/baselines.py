@@ -86,6 +86,7 @@ def token_unlearn_steps(
         ids, mask = trim(corpus.input_ids[rows], corpus.attention_mask[rows])
         with autocast(device, precision):
             nll, tokens = sequence_nll(model, ids.to(device), mask.to(device))
+        # sequence_nll's cross-entropy and NPO's log-sigmoid run in fp32 (.float() on the logits)
         if method == "ga":
             loss = ga_loss(nll, tokens)
         else:

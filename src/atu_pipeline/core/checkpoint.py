@@ -80,7 +80,7 @@ def save_checkpoint(
 
 
 def load_checkpoint(path: Path) -> dict:
-    state = torch.load(path / "state.pt", weights_only=True)
+    state = torch.load(path / "state.pt", weights_only=True, map_location="cpu")
     return {
         "llm_trainable": load_file(path / "llm_trainable.safetensors"),
         "head": load_head(path) if (path / "head.json").is_file() else None,

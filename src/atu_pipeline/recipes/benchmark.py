@@ -261,4 +261,5 @@ def _log(result: dict, study: Study) -> str | None:
     histories |= {f"kept/{k}": [(v, 0)] for k, v in result["kept"].items() if v is not None}
     params = {**_labels(result), **result["settings"], "benchmark": study.bench.name}
     tags = {"benchmark": study.bench.name, "method": result["method"], "stage": result["stage"]}
-    return log_child_run(result["point"], params, histories, tags)
+    times = {"started": result["started"], "ended": result["ended"]}
+    return log_child_run(result["point"], params, histories, tags, **times)

@@ -82,7 +82,13 @@ def _run(run_one: Callable[[P], R], point: P) -> R:
     try:
         return run_one(point)
     except Exception as err:
-        raise PointFailed(f"point {point} failed: {type(err).__name__}: {err}") from err
+        raise PointFailed(f"point {_label(point)} failed: {type(err).__name__}: {err}") from err
+
+
+def _label(point) -> str:
+    """A point's name (a sweep's job is a (point, settings) pair), else its repr."""
+    named = point[0] if isinstance(point, tuple) and point else point
+    return getattr(named, "name", None) or repr(point)
 
 
 @contextmanager
@@ -136,8 +142,8 @@ def dask_client(engine: EngineParams):
         dashboard_address=_dashboard(engine),
     )
     with cluster, Client(cluster) as client:
-        log.info("Dask dashboard: %s (%d workers)", client.dashboard_link, workers)
-        print(f"Dask dashboard: {client.dashboard_link}", flush=True)
+        if engine.dashboard:
+            print(f"Dask dashboard: {client.dashboard_link} ({workers} workers)", flush=True)
         # torch threads per worker, so that the workers do not oversubscribe the cores; and on
         # GPUs, one device per worker
         for index, address in enumerate(sorted(client.scheduler_info()["workers"])):

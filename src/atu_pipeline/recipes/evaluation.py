@@ -14,6 +14,7 @@ from atu_pipeline.core.eval.mia import score_mia
 from atu_pipeline.core.eval.probes import score_probes, summarize_probes
 from atu_pipeline.core.eval.utility import score_utility
 from atu_pipeline.core.llm import CausalLM, pick_device
+from atu_pipeline.core.training import autocast, resolve_precision
 from atu_pipeline.data.rwku import UTILITY_STEMS, first_probes
 from atu_pipeline.params import EvalParams
 
@@ -31,6 +32,11 @@ def on_device(llm: CausalLM, device) -> Iterator[None]:
         yield
     finally:
         llm.model.to(home)
+
+
+def scoring(llm: CausalLM, eval_params: EvalParams):
+    """The autocast every scorer runs under (log-probabilities are taken in fp32 inside)."""
+    return autocast(llm.device, resolve_precision(eval_params.precision, llm.device))
 
 
 def evaluate_model(
@@ -86,9 +92,10 @@ def probe_scores(llm: CausalLM, probes: pd.DataFrame, eval_params: EvalParams) -
     records = probe_records(probes, eval_params.max_probes)
     started = time.perf_counter()
     with tqdm(total=len(records), desc="eval probes", unit="prompt", dynamic_ncols=True) as bar:
-        scored = score_probes(
-            llm, records, eval_params.batch_size, eval_params.max_new_tokens, _advance(bar)
-        )
+        with scoring(llm, eval_params):
+            scored = score_probes(
+                llm, records, eval_params.batch_size, eval_params.max_new_tokens, _advance(bar)
+            )
     log.info("probes: %d prompts in %.1f s", len(records), time.perf_counter() - started)
     return summarize_probes(scored)
 
@@ -107,7 +114,8 @@ def mia_scores(llm: CausalLM, mia_texts: pd.DataFrame, eval_params: EvalParams) 
     # score_mia has no progress callback: the bar fills when both splits are scored
     total = len(forget) + len(retain)
     with tqdm(total=total, desc="eval mia", unit="text", dynamic_ncols=True) as bar:
-        scores = score_mia(llm, forget, retain, eval_params.mia_ratios, eval_params.batch_size)
+        with scoring(llm, eval_params):
+            scores = score_mia(llm, forget, retain, eval_params.mia_ratios, eval_params.batch_size)
         bar.update(total)
     return scores
 
@@ -122,24 +130,80 @@ def utility_scores(
     limits = eval_params.utility_limits
     tasks = {n: rows[: limits.get(n)] for n, rows in utility_items.items() if rows[: limits.get(n)]}
     scores: Scores = {}
-    with tqdm(total=len(tasks), desc="eval utility", unit="set", dynamic_ncols=True) as bar:
-        for name, rows in tasks.items():
+    for name, rows in tasks.items():
+        # one bar per set, in items: a long set always shows where it is and how fast it goes
+        with tqdm(total=len(rows), desc=f"eval {name}", unit="item", dynamic_ncols=True) as bar:
             started = time.perf_counter()
-            bar.set_postfix_str(name)
-
-            def on_batch(done: int, total: int, name: str = name) -> None:
-                bar.set_postfix_str(f"{name} {done}/{total}")
-
-            scores |= score_utility(
-                llm,
-                {UTILITY_STEMS[name]: rows},
-                batch_size=eval_params.batch_size,
-                max_new_tokens=eval_params.max_new_tokens,
-                max_new_tokens_long=eval_params.max_new_tokens_long,
-                on_batch=on_batch,
-            )
-            log.info(
-                "utility %s: %d items in %.1f s", name, len(rows), time.perf_counter() - started
-            )
-            bar.update()
+            with scoring(llm, eval_params):
+                scores |= score_utility(
+                    llm,
+                    {UTILITY_STEMS[name]: rows},
+                    batch_size=eval_params.batch_size,
+                    max_new_tokens=eval_params.max_new_tokens,
+                    max_new_tokens_long=eval_params.max_new_tokens_long,
+                    share_prefixes=eval_params.share_prefixes,
+                    on_batch=_advance(bar),
+                )
+            bar.update(len(rows) - bar.n)
+        seconds = time.perf_counter() - started
+        log.info(
+            "utility %s: %d items in %.1f s (%.2f items/s)",
+            name,
+            len(rows),
+            seconds,
+            len(rows) / seconds,
+        )
     return scores
+
+
+def before_after(
+    subject_llm: CausalLM,
+    kept_llm: CausalLM,
+    data: dict[str, pd.DataFrame | dict],
+    eval_params: EvalParams,
+    *,
+    label: str,
+) -> tuple[dict[str, Scores], pd.DataFrame]:
+    """A run's table: the full evaluation of the model before unlearning ("Before") and of the
+    kept model (`label`), and every probe's answer from both.
+
+    `data` holds `probes`, `retain_probes`, `mia_texts`, `utility_items`. Returns `{stage: scores}`
+    and the answers table (one row per scored probe: before and after, with their recalls).
+    """
+    stages, answers = {}, {}
+    models = {"Before": subject_llm} | ({} if kept_llm is subject_llm else {label: kept_llm})
+    for stage, llm in models.items():
+        with on_device(llm, pick_device(eval_params.device)):
+            answers[stage], scores = _answered(llm, data["probes"], eval_params)
+            scores |= mia_scores(llm, data["mia_texts"], eval_params)
+            scores |= other_target_scores(llm, data["retain_probes"], eval_params)
+            stages[stage] = scores | utility_scores(llm, data["utility_items"], eval_params)
+    if label not in stages:  # no round kept: the kept model is the model before unlearning
+        stages[label], answers[label] = stages["Before"], answers["Before"]
+    return stages, answers_table(answers["Before"], answers[label])
+
+
+def _answered(llm: CausalLM, probes: pd.DataFrame, eval_params: EvalParams) -> tuple[list, Scores]:
+    records = probe_records(probes, eval_params.max_probes)
+    with tqdm(total=len(records), desc="eval probes", unit="prompt", dynamic_ncols=True) as bar:
+        with scoring(llm, eval_params):
+            scored = score_probes(
+                llm, records, eval_params.batch_size, eval_params.max_new_tokens, _advance(bar)
+            )
+    return scored, summarize_probes(scored)
+
+
+ANSWER_COLUMNS = ["set", "split", "kind", "type", "query", "answer"]
+
+
+def answers_table(before: list[dict], after: list[dict]) -> pd.DataFrame:
+    """One row per probe: the reference answer, both models' answers and ROUGE-L recalls (x100)."""
+    rows = [
+        {column: b.get(column, "") for column in ANSWER_COLUMNS}
+        | {"answer_before": b["prediction"], "answer_after": a["prediction"]}
+        | {"recall_before": 100 * b["rouge_l_recall"], "recall_after": 100 * a["rouge_l_recall"]}
+        for b, a in zip(before, after, strict=True)
+    ]
+    table = pd.DataFrame(rows)
+    table["change"] = table["recall_after"] - table["recall_before"]
+    return table

@@ -122,6 +122,8 @@ def run_sweep(
             | {"sweep": sweep.name},
             point_histories(result),
             {"sweep": sweep.name, "method": point.method},
+            started=result["started"],
+            ended=result["ended"],
         )
         folder.write(point.name, result, round_scores, result["summary"])
         saved[point.name] = result

@@ -254,3 +254,44 @@ def plot_utility(table: pd.DataFrame) -> Figure:
         ax.set(ylabel=ylabel)
     axes[0].set(title="utility", ylim=(0, 105))
     return fig
+
+
+def on_test_probes(stage_metrics: dict[str, dict]) -> dict[str, dict]:
+    """A run's table on its test probes: `test/<metric>` reads as `<metric>` (so Table 2's
+    columns are test scores), `val/<metric>` stays beside it, and the scores pooled over both
+    splits leave."""
+    view = {}
+    for stage, metrics in stage_metrics.items():
+        split = {k: v for k, v in metrics.items() if k.startswith(("test/", "val/"))}
+        pooled = {k.removeprefix("test/") for k in split if k.startswith("test/")}
+        kept = {k: v for k, v in metrics.items() if k not in pooled and k not in split}
+        view[stage] = kept | {k.removeprefix("test/"): v for k, v in split.items()}
+    return view
+
+
+def answers_markdown(answers: pd.DataFrame, count: int = 12) -> str:
+    """The probes whose recall changed most (test split first), as a markdown table."""
+    shown = answers.assign(size=answers["change"].abs(), test=answers["split"] == "test")
+    shown = shown.sort_values(["test", "size"], ascending=False).head(count)
+    columns = ["set", "split", "kind", "query", "answer", "answer_before", "answer_after"]
+    lines = ["| " + " | ".join([*columns, "recall before", "recall after"]) + " |"]
+    lines.append("|" + "---|" * (len(columns) + 2))
+    for row in shown.itertuples():
+        cells = [str(getattr(row, c)).replace("|", "/").replace("\n", " ")[:80] for c in columns]
+        cells += [f"{row.recall_before:.0f}", f"{row.recall_after:.0f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    header = f"# Answers that changed most ({len(answers)} probes scored; all in the CSV)"
+    return header + "\n\n" + "\n".join(lines) + "\n"
+
+
+def run_report(
+    stage_evaluations: dict[str, dict], answers: pd.DataFrame, target_info: dict
+) -> tuple[pd.DataFrame, str, dict, Figure, str]:
+    """A run's table (RWKU Table 2 layout on its test probes), its metrics and plot, and the
+    excerpt of the answers that changed most."""
+    table = tidy_table(on_test_probes(stage_evaluations))
+    name = target_info.get("name", target_info.get("id", "target"))
+    markdown = report_markdown(table, f"Unlearning run on {name}: test probes")
+    metrics = {f"run/{k}": v for k, v in mlflow_metrics(table).items()}
+    figure = plot_forget_neighbor(table)
+    return table, markdown, metrics, figure, answers_markdown(answers)

@@ -7,7 +7,9 @@ from atu_pipeline.core.eval.generate import (
     cut_at_stop,
     generate,
     next_token_logits,
+    next_token_logits_shared,
     pad,
+    prefix_groups,
     stop_ids,
     token_logprobs,
 )
@@ -116,3 +118,48 @@ def test_next_token_logits_pick_the_last_real_position(tiny_llm):
         with torch.no_grad():
             last = tiny_llm.model(input_ids=torch.tensor([seq])).logits[0, -1]
         assert torch.allclose(got[row], last[[3, 5, 7]], atol=1e-5)
+
+
+def test_prefix_groups_share_a_long_run_and_leave_every_row_a_token_of_its_own():
+    shared = list(range(100, 140))
+    seqs = [shared + [1, 2], shared + [3], [7, 8, 9], shared + [1, 5, 6], [7, 8]]
+    groups = prefix_groups(seqs, min_prefix=32)
+    grouped = {tuple(sorted(rows)): length for length, rows in groups}
+    assert grouped[(0, 1, 3)] == 40  # the whole shared run, each row keeps >= 1 token
+    assert grouped[(2,)] == 0 and grouped[(4,)] == 0  # too little in common: alone
+    assert sorted(r for _, rows in groups for r in rows) == list(range(len(seqs)))
+
+
+def _mmlu_rows() -> list[dict]:
+    examples = [
+        {"question": f"What is {i} + {i}?", "choices": ["1", "2", str(2 * i), "5"], "answer": 2}
+        for i in range(5)
+    ]
+    rows = []
+    for task in ("astronomy", "anatomy"):
+        for i in range(5):
+            question = f"Which number {'is' if i % 2 else 'comes'} after {i}?"
+            choices = [str(i + 1), str(i + 2), str(i), str(i + 9)]
+            rows.append(
+                {
+                    "task": task,
+                    "question": question,
+                    "choices": choices,
+                    "answer": 0,
+                    "examples": examples,
+                }
+            )
+    return rows
+
+
+def test_shared_prefix_logits_equal_the_full_forwards_and_pick_the_same_letters(tiny_llm):
+    from atu_pipeline.core.eval.prompts import letter_token_ids, mmlu_prompt
+
+    tok = tiny_llm.tokenizer
+    seqs = [prompt_ids(tok, render(tok, *mmlu_prompt(row))) for row in _mmlu_rows()]
+    letters = letter_token_ids(tok)
+    assert any(length for length, _ in prefix_groups(seqs, 32))  # the test shares prefixes
+    full = next_token_logits(tiny_llm, seqs, letters, batch_size=3)
+    shared = next_token_logits_shared(tiny_llm, seqs, letters, batch_size=3)
+    assert torch.allclose(full, shared, atol=1e-4)  # float32: summation order only
+    assert torch.equal(full.argmax(-1), shared.argmax(-1))

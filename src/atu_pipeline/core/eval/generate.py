@@ -8,6 +8,7 @@ Rows are sorted by length, longest first, so batches waste little padding and a 
 shows up on the first batch; results come back in input order.
 """
 
+import copy
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -160,4 +161,92 @@ def next_token_logits(
             last = torch.tensor([len(seqs[i]) - 1 for i in rows])
             logits = _right_padded_logits(llm, [seqs[i] for i in rows], keep=last)  # (B, 1, V)
             out[rows] = logits[:, 0, candidates].float().cpu()
+    return out
+
+
+def prefix_groups(seqs: list[list[int]], min_prefix: int) -> list[tuple[int, list[int]]]:
+    """Rows grouped by a shared leading run of tokens: (shared length, row indices). A group
+    shares at least `min_prefix` tokens and leaves every row at least one token of its own; a
+    row that shares less with every other row is a group alone, shared length 0."""
+    groups: list[tuple[int, list[int]]] = []
+    for row in sorted(range(len(seqs)), key=lambda i: seqs[i]):  # shared prefixes sort together
+        if groups and groups[-1][0]:
+            shared, rows = groups[-1]
+            common = _common_length(seqs[rows[0]], seqs[row], min(shared, len(seqs[row]) - 1))
+            if common >= min_prefix:
+                groups[-1] = (common, [*rows, row])
+                continue
+        groups.append((len(seqs[row]) - 1 if len(seqs[row]) > min_prefix else 0, [row]))
+    return [(shared if len(rows) > 1 else 0, rows) for shared, rows in groups]
+
+
+def _common_length(a: list[int], b: list[int], limit: int) -> int:
+    length = 0
+    while length < limit and a[length] == b[length]:
+        length += 1
+    return length
+
+
+def next_token_logits_shared(
+    llm: CausalLM,
+    seqs: list[list[int]],
+    candidates: list[int],
+    batch_size: int = 8,
+    min_prefix: int = 32,
+    on_batch: OnBatch | None = None,
+) -> torch.Tensor:
+    """`next_token_logits`, with every shared prefix (MMLU's few-shot block) run once: its KV
+    cache is computed for one row and expanded over each batch of the rows that share it.
+    Returns (N, C)."""
+    out = torch.empty(len(seqs), len(candidates))
+    alone = []
+    done = 0
+    with eval_mode(llm.model):
+        for shared, rows in prefix_groups(seqs, min_prefix):
+            if shared == 0:
+                alone += rows
+                continue
+            out[rows] = _logits_after_prefix(
+                llm, [seqs[r] for r in rows], shared, candidates, batch_size
+            )
+            done += len(rows)
+            if on_batch is not None:
+                on_batch(done, len(seqs))
+    if alone:
+        out[alone] = next_token_logits(llm, [seqs[r] for r in alone], candidates, batch_size)
+        if on_batch is not None:
+            on_batch(len(seqs), len(seqs))
+    return out
+
+
+def _logits_after_prefix(
+    llm: CausalLM, seqs: list[list[int]], shared: int, candidates: list[int], batch_size: int
+) -> torch.Tensor:
+    """Next-token logits (N, C) of rows that all start with the same `shared` tokens."""
+    from transformers import DynamicCache
+
+    device, decoder = llm.device, llm.model.get_decoder()
+    prefix = DynamicCache()
+    decoder(
+        input_ids=torch.tensor([seqs[0][:shared]], device=device),
+        past_key_values=prefix,
+        use_cache=True,
+    )
+    out = torch.empty(len(seqs), len(candidates))
+    suffixes = [seq[shared:] for seq in seqs]
+    for rows in batches_by_length(suffixes, batch_size):
+        ids, mask = pad([suffixes[i] for i in rows], pad_id(llm), "right")
+        cache = copy.deepcopy(prefix)
+        cache.batch_repeat_interleave(len(rows))
+        full_mask = torch.cat([torch.ones(len(rows), shared, dtype=mask.dtype), mask], dim=1)
+        positions = torch.arange(shared, shared + ids.shape[1]).expand(len(rows), -1)
+        hidden = decoder(
+            input_ids=ids.to(device),
+            attention_mask=full_mask.to(device),
+            position_ids=positions.to(device),
+            past_key_values=cache,
+            use_cache=True,
+        ).last_hidden_state
+        last = hidden[torch.arange(len(rows)), (mask.sum(dim=1) - 1).to(device)]  # (B, H)
+        out[rows] = llm.model.get_output_embeddings()(last)[:, candidates].float().cpu()
     return out

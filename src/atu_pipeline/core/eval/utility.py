@@ -6,7 +6,13 @@ Percentages x100, fluency entropy x100; every score is `{"value", "n"}` under "u
 import torch
 
 from atu_pipeline.core.eval import metrics
-from atu_pipeline.core.eval.generate import OnBatch, generate, next_token_logits, token_logprobs
+from atu_pipeline.core.eval.generate import (
+    OnBatch,
+    generate,
+    next_token_logits,
+    next_token_logits_shared,
+    token_logprobs,
+)
 from atu_pipeline.core.eval.metrics import Score, stat
 from atu_pipeline.core.eval.prompts import (
     fluency_prompt,
@@ -21,11 +27,22 @@ from atu_pipeline.core.eval.prompts import (
 from atu_pipeline.core.llm import CausalLM
 
 
-def score_mmlu(llm: CausalLM, rows: list[dict], batch_size: int) -> dict[str, Score]:
-    """5-shot MMLU accuracy: argmax over the next-token logits of " A" / " B" / " C" / " D"."""
+def score_mmlu(
+    llm: CausalLM,
+    rows: list[dict],
+    batch_size: int,
+    share_prefixes: bool = True,
+    on_batch: OnBatch | None = None,
+) -> dict[str, Score]:
+    """5-shot MMLU accuracy: argmax over the next-token logits of " A" / " B" / " C" / " D".
+    With `share_prefixes`, the rows of one few-shot block run that block once."""
     tok = llm.tokenizer
     seqs = [prompt_ids(tok, render(tok, *mmlu_prompt(r))) for r in rows]
-    logits = next_token_logits(llm, seqs, letter_token_ids(tok), batch_size)  # (N, 4)
+    letters = letter_token_ids(tok)
+    if share_prefixes:
+        logits = next_token_logits_shared(llm, seqs, letters, batch_size, on_batch=on_batch)
+    else:
+        logits = next_token_logits(llm, seqs, letters, batch_size)  # (N, 4)
     gold = torch.tensor([r["answer"] for r in rows])
     return {"utility/mmlu": stat((logits.argmax(-1) == gold).float().tolist())}
 
@@ -121,6 +138,7 @@ def score_utility(
     batch_size: int = 8,
     max_new_tokens: int = 30,
     max_new_tokens_long: int = 256,
+    share_prefixes: bool = True,
     on_batch: OnBatch | None = None,
 ) -> dict[str, Score]:
     """All utility scores for the item sets present in `items` (keys as in RWKU files:
@@ -135,7 +153,7 @@ def score_utility(
     long = max_new_tokens_long
     out: dict[str, Score] = {}
     if rows.get("retain_mmlu"):
-        out |= score_mmlu(llm, rows["retain_mmlu"], batch_size)
+        out |= score_mmlu(llm, rows["retain_mmlu"], batch_size, share_prefixes, on_batch)
     if rows.get("retain_bbh"):
         out |= score_bbh(llm, rows["retain_bbh"], batch_size, long, on_batch)
     if rows.get("truthful"):

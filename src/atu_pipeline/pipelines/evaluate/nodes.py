@@ -70,3 +70,21 @@ def report_evaluation(
 def table_as_csv(evaluation_table: pd.DataFrame) -> pd.DataFrame:
     """The same tidy table again, for its CSV copy next to the parquet file."""
     return evaluation_table
+
+
+def evaluate_run(
+    subject_llm: CausalLM,
+    unlearned_llm: CausalLM,
+    probes: pd.DataFrame,
+    retain_probes: pd.DataFrame,
+    mia_texts: pd.DataFrame,
+    utility_items: dict[str, list[dict]],
+    eval_params: EvalParams,
+    *,
+    label: str,
+) -> tuple[dict, pd.DataFrame]:
+    """An unlearning run's table: the model before unlearning and the kept one (`label`), fully
+    evaluated, and every probe's answers."""
+    data = {"probes": probes, "retain_probes": retain_probes, "mia_texts": mia_texts}
+    data["utility_items"] = utility_items
+    return evaluation.before_after(subject_llm, unlearned_llm, data, eval_params, label=label)

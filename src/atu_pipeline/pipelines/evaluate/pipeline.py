@@ -5,10 +5,15 @@ The registered `evaluate` run is ingest + these nodes (pipeline_registry.py). Th
 embedded:..., tiny:...), else `llm`.
 """
 
+from functools import partial
+
 from kedro.pipeline import Node, Pipeline
+
+from atu_pipeline.reporting.eval_report import run_report
 
 from .nodes import (
     evaluate_model,
+    evaluate_run,
     load_evaluated_llm,
     name_stage,
     report_evaluation,
@@ -60,5 +65,34 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="report_evaluation",
             ),
             Node(table_as_csv, "evaluation_table", "evaluation_table_csv", name="table_as_csv"),
+        ]
+    )
+
+
+def run_table_pipeline(label: str) -> Pipeline:
+    """An unlearning run's table (rows "Before" and `label`): `unlearned_llm` and the subject
+    model fully evaluated -> `run_report`, `run_table`, `run_answers`, ... (catalog.yml)."""
+    return Pipeline(
+        [
+            Node(
+                partial(evaluate_run, label=label),
+                [
+                    "subject_llm",
+                    "unlearned_llm",
+                    "probes",
+                    "retain_probes",
+                    "mia_texts",
+                    "utility_items",
+                    "params:eval",
+                ],
+                ["run_evaluations", "run_answers"],
+                name="evaluate_run",
+            ),
+            Node(
+                run_report,
+                ["run_evaluations", "run_answers", "target_info"],
+                ["run_table", "run_report", "run_metrics", "run_plot", "run_answers_excerpt"],
+                name="report_run",
+            ),
         ]
     )

@@ -1,0 +1,138 @@
+"""How long a target's full RWKU evaluation takes at the official per-target sizes, set by set,
+and what sharing MMLU's few-shot prefixes saves (one process, the same items both ways).
+
+The items are the demo world's stand-ins shaped like RWKU's files: MMLU rows grouped into
+few-shot blocks as RWKU's are (`--rows-per-block`), BBH rows sharing their task's CoT prompt.
+
+    .venv/bin/python benchmarks/eval_speed.py                     # official sizes
+    .venv/bin/python benchmarks/eval_speed.py --only mmlu --mmlu 500 --rows-per-block 9
+"""
+
+import argparse
+import random
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from atu_pipeline.core.eval.utility import score_mmlu
+from atu_pipeline.data import rwku
+from atu_pipeline.data.demo_world.utility_sets import utility_files
+from atu_pipeline.io.models import ModelCache, load_llm
+from atu_pipeline.params import EvalParams
+from atu_pipeline.recipes.evaluation import mia_scores, probe_scores, utility_scores
+
+# RWKU's per-target sizes (paper, Table 5): probes and MIA texts on average, utility sets exactly
+OFFICIAL = {
+    "probes": 122,
+    "mia": 68,
+    "mmlu": 171,
+    "bbh": 81,
+    "truthfulqa": 50,
+    "triviaqa": 100,
+    "fluency": 50,
+}
+
+
+def utility_items(args) -> dict[str, list[dict]]:
+    """Stand-ins at the asked sizes; MMLU rows share their block's few-shot examples."""
+    rng = random.Random(0)
+    items = utility_files(rng, n=max(args.mmlu, args.bbh, 100), subject="demo")
+    mmlu = items["retain_mmlu"][: args.mmlu]
+    for start in range(0, len(mmlu), args.rows_per_block):
+        block = mmlu[start : start + args.rows_per_block]
+        for row in block:  # one few-shot block (examples and task) per group of rows, as in RWKU
+            row.update(examples=block[0]["examples"], task=f"{block[0]['task']}_{start}")
+    names = {
+        "mmlu": "retain_mmlu",
+        "bbh": "retain_bbh",
+        "truthfulqa": "truthful",
+        "triviaqa": "triviaqa",
+        "fluency": "fluency",
+    }
+    sizes = {"bbh": args.bbh, "truthfulqa": 50, "triviaqa": 100, "fluency": 50}
+    out = {name: items[names[name]][:size] for name, size in sizes.items()}
+    return out | {"mmlu": mmlu}
+
+
+def demo_tables(size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A demo target's probes and MIA texts, repeated up to RWKU's average counts."""
+    files = rwku.find_target(
+        "1",
+        source="demo",
+        root="",
+        hub_id="",
+        forget_corpus="positive_phi",
+        other_targets=0,
+        world={
+            "root": "data/01_raw/demo_world",
+            "seed": 0,
+            "n_people": 8,
+            "corpus_texts_per_person": 12,
+            "utility_items": 0,
+        },
+    )
+    probes = rwku.probe_table(files, test_share=0.5, seed=0)
+    mia = rwku.mia_table(files)
+    repeat = lambda table, n: pd.concat([table] * (n // len(table) + 1)).head(n)  # noqa: E731
+    return repeat(probes, size), repeat(mia, OFFICIAL["mia"])
+
+
+def timed(action):
+    started = time.perf_counter()
+    result = action()
+    return result, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mmlu", type=int, default=OFFICIAL["mmlu"])
+    parser.add_argument("--rows-per-block", type=int, default=3)  # 171 rows of 57 subjects
+    parser.add_argument("--bbh", type=int, default=OFFICIAL["bbh"])
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--only", choices=["mmlu", "all"], default="all")
+    args = parser.parse_args()
+    llm = load_llm("embedded:smollm2", cache=ModelCache(Path("data/06_models/cache")))
+    eval_params = EvalParams(batch_size=args.batch)
+    items = utility_items(args)
+    print(f"torch threads {torch.get_num_threads()}; batch {args.batch}")
+    print("| set | items | seconds | items/s |\n|---|---:|---:|---:|")
+    rows = items["mmlu"]
+    plain, plain_s = timed(lambda: score_mmlu(llm, rows, args.batch, share_prefixes=False))
+    shared, shared_s = timed(lambda: score_mmlu(llm, rows, args.batch, share_prefixes=True))
+    for label, seconds in (
+        ("MMLU, every row's full prompt", plain_s),
+        ("MMLU, shared prefixes", shared_s),
+    ):
+        print(f"| {label} | {len(rows)} | {seconds:.1f} | {len(rows) / seconds:.2f} |")
+    same = plain["utility/mmlu"]["value"] == shared["utility/mmlu"]["value"]
+    print(
+        f"MMLU speed-up {plain_s / shared_s:.1f}x ({len(rows)} rows, {args.rows_per_block} per "
+        f"few-shot block); accuracy {'identical' if same else 'DIFFERENT'} "
+        f"({plain['utility/mmlu']['value']:.1f} vs {shared['utility/mmlu']['value']:.1f})"
+    )
+    if args.only == "mmlu":
+        return
+    probes, mia = demo_tables(OFFICIAL["probes"])
+    total = shared_s
+    for name, action, count in (
+        ("forget + neighbor probes", lambda: probe_scores(llm, probes, eval_params), len(probes)),
+        ("MIA (FM + RM texts)", lambda: mia_scores(llm, mia, eval_params), len(mia)),
+        *(
+            (
+                name,
+                lambda name=name: utility_scores(llm, {name: items[name]}, eval_params),
+                len(items[name]),
+            )
+            for name in ("bbh", "truthfulqa", "triviaqa", "fluency")
+        ),
+    ):
+        _, seconds = timed(action)
+        total += seconds
+        print(f"| {name} | {count} | {seconds:.1f} | {count / seconds:.2f} |", flush=True)
+    print(f"| **whole evaluation (MMLU with shared prefixes)** | | **{total:.0f}** | |")
+
+
+if __name__ == "__main__":
+    main()
