@@ -25,10 +25,13 @@ def tiny_encoder_dir(tmp_path_factory):
 
 @pytest.fixture
 def tiny_llm(tiny_llm_dir):
-    """A fresh copy for every test: training tests change weights in place."""
+    """A fresh copy for every test: training tests change weights in place. On the device
+    `ATU_TEST_DEVICE` names (benchmarks/device_check.py runs tests/core with cuda), else the CPU."""
     from atu_pipeline.io.models import load_llm
 
-    return load_llm(str(tiny_llm_dir))
+    llm = load_llm(str(tiny_llm_dir))
+    llm.model.to(os.environ.get("ATU_TEST_DEVICE", "cpu"))
+    return llm
 
 
 @pytest.fixture

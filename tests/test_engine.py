@@ -94,7 +94,8 @@ def _dies_once_in_round_two(job, *, marker: str, **point):
 def test_a_killed_worker_resumes_its_point_from_the_last_checkpoint(
     tiny_llm, alignment_windows, target_embedding, demo_tables, model_cache, test_params, tmp_path
 ):
-    tables = {k: demo_tables[k] for k in ("probes", "retain_probes", "forget_corpus", "mia_texts")}
+    names = ("probes", "retain_probes", "forget_corpus", "retain_corpus", "mia_texts")
+    tables = {k: demo_tables[k] for k in names}
     target = TargetData(
         demo_tables["target_info"],
         **tables,

@@ -116,3 +116,16 @@ def test_benchmark_refuses_a_configuration_that_trains_longer():
     )
     with pytest.raises(ValueError, match=r"configurations.ga\[0\] makes 12 LLM updates.*makes 8"):
         method_settings(bench, atu=atu, ga=ga, npo=npo)
+
+
+def test_benchmark_variants_add_a_retain_term_and_unknown_ones_are_refused():
+    atu = AtuParams(align={"lr": 1e-3}, unlearn={"lr": 1e-5}, taus=[0.5, 0.3], steps_per_round=4)
+    ga = BaselineParams(method="ga", train={"lr": 1e-5}, rounds=2, steps_per_round=4)
+    npo = BaselineParams(method="npo", train={"lr": 1e-5}, rounds=2, steps_per_round=4)
+    bench = BenchmarkParams(targets=["1"], methods=["atu", "ga+gd", "npo+kl"], retain_weight=0.5)
+    settings = method_settings(bench, atu=atu, ga=ga, npo=npo)
+    assert settings["atu"][0].retain.kind == "none"
+    assert (settings["ga+gd"][0].retain.kind, settings["ga+gd"][0].retain.weight) == ("gd", 0.5)
+    assert settings["npo+kl"][0].retain.kind == "kl" and settings["npo+kl"][0].method == "npo"
+    with pytest.raises(ValidationError, match="pattern"):
+        BenchmarkParams(targets=["1"], methods=["ga+xx"])

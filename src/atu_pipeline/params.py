@@ -30,11 +30,25 @@ class ModelSpec(Params):
     trust_remote_code: bool = False
 
 
+class GenerationParams(Params):
+    """`rwku.forget_corpus: generate`: the model under test writes the forget corpora, as RWKU's
+    protocol asks (rwku.md §3.1): one biography per response prefix, sampled."""
+
+    inputs: str = "data/01_raw/rwku/generation"  # holds all_intro.json, all_truncated_outputs.json
+    max_texts: int | None = Field(None, ge=1)  # first N of the 582 prefixes (None = all)
+    seed: int = 0
+    max_new_tokens: int = Field(512, ge=1)
+    batch_size: int = Field(8, ge=1)
+    temperature: float = Field(1.0, gt=0)
+    top_p: float = Field(0.9, gt=0, le=1)
+
+
 class RwkuParams(Params):
     source: Literal["demo", "local", "hub"] = "demo"
     root: str = "data/01_raw/rwku"
     hub_id: str = "jinzhuoran/RWKU"
-    forget_corpus: str = "positive_phi"
+    forget_corpus: str = "positive_phi"  # a corpus file's stem, or `generate` (see generation)
+    generation: GenerationParams = GenerationParams()
     other_targets: int = Field(3, ge=0)  # their corpora join the alignment corpus (paper: 3)
     retain_targets: int = Field(7, ge=0)  # their probes form the "other targets" utility set
     test_share: float = Field(0.5, gt=0, lt=1)  # of each target's facts, scored as test
@@ -115,13 +129,25 @@ class EmbedParams(Params):
     window: int = Field(8, ge=1)
     concept: Literal["name", "name_and_intro"] = "name"
     max_length: int = Field(128, ge=8)
-    batch_size: int = Field(256, ge=1)
+    batch_size: Annotated[int, Field(ge=1)] | Literal["auto"] = "auto"  # encoder windows per batch
+
+
+class RetainParams(Params):
+    """A retain regulariser added to any method's unlearning loss: `gd` (language-model loss on
+    the other targets' texts) or `kl` (KL to the model before unlearning on them), × `weight`.
+    On ATU it goes beyond the paper; reports name such runs `atu+gd` / `atu+kl`."""
+
+    kind: Literal["none", "gd", "kl"] = "none"
+    weight: float = Field(1.0, ge=0)
+    batch_size: int = Field(4, ge=1)
+    max_length: int = Field(64, ge=8)
 
 
 class RoundsParams(Params):
     """What every unlearning method shares: which weights move, when to stop, what to keep."""
 
     trainable: TrainableParams = TrainableParams()
+    retain: RetainParams = RetainParams()
     early_stop_forget: float | None = Field(None, ge=0, le=100)
     keep: Literal["last", "best_tradeoff"] = "last"
     neighbor_floor: float = Field(0.9, ge=0, le=1)
@@ -147,6 +173,9 @@ class AtuParams(RoundsParams):
     realign_steps: int = Field(150, ge=0)
     unlearn: SequenceTrainParams
     steps_per_round: int = Field(40, ge=1)
+    # absolute: each round's τ as listed; quantile: each listed value q in (0, 1) is a quantile of
+    # the round's concept similarities on the forget corpus, so the hinge acts on the top 1 − q
+    tau_mode: Literal["absolute", "quantile"] = "absolute"
     taus: list[float] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -154,6 +183,10 @@ class AtuParams(RoundsParams):
         bad = [t for t in self.taus if not -1 < t < 1]
         if bad:
             raise ValueError(f"atu.taus must lie in (-1, 1); got {bad}")
+        if self.tau_mode == "quantile" and [t for t in self.taus if not 0 < t < 1]:
+            raise ValueError(
+                f"atu.tau_mode=quantile: atu.taus are quantiles in (0, 1); got {self.taus}"
+            )
         return self
 
     @model_validator(mode="after")
@@ -203,7 +236,8 @@ class SweepParams(Params):
         return self
 
 
-Method = Literal["atu", "ga", "npo"]
+# a method, optionally with a retain regulariser: atu, ga, npo, atu+kl, ga+gd, npo+kl, ...
+Method = Annotated[str, Field(pattern=r"^(atu|ga|npo)(\+(gd|kl))?$")]
 
 
 class EngineParams(Params):
@@ -239,6 +273,7 @@ class BenchmarkParams(Params):
     methods: list[Method] = Field(["atu", "ga", "npo"], min_length=1)
     # per method, its configurations as changes to params:<method>; [{}] = the defaults alone
     configurations: dict[Method, list[dict]] = {}
+    retain_weight: float = Field(1.0, ge=0)  # of the retain term of the `+gd` / `+kl` variants
     utility_limits: UtilityLimits = {"other_targets": None, "general_text": None}
     bootstrap: int = Field(2000, ge=100)  # resamples of the (target, seed) points
     confidence: float = Field(0.95, gt=0, lt=1)
@@ -262,8 +297,20 @@ class CompareParams(Params):
     utility_metric: str = "utility/perplexity"  # the utility axis of the trade-off plot
 
 
+# auto: this many rows on CPU, 4x as many on CUDA (a GPU is starved by CPU-sized batches)
+AUTO_BATCH = {"eval": 16, "encoder": 256}
+GPU_BATCH_FACTOR = 4
+
+
+def batch_for(batch_size: "int | Literal['auto']", kind: str, device_type: str) -> int:
+    """A batch size as configured, or the device's rule for `auto`."""
+    if batch_size != "auto":
+        return batch_size
+    return AUTO_BATCH[kind] * (GPU_BATCH_FACTOR if device_type == "cuda" else 1)
+
+
 class EvalParams(Params):
-    batch_size: int = Field(16, ge=1)
+    batch_size: Annotated[int, Field(ge=1)] | Literal["auto"] = "auto"  # prompts per forward
     precision: Precision = "auto"  # scoring under bf16 autocast on CUDA; fp32 on CPU
     max_new_tokens: int = Field(30, ge=1)
     max_probes: int | None = Field(None, ge=1)

@@ -1,6 +1,14 @@
+import math
+
+import pytest
 import torch
 
-from atu_pipeline.core.losses import alignment_loss, masked_mean, unlearning_hinge_loss
+from atu_pipeline.core.losses import (
+    alignment_loss,
+    kl_to_reference,
+    masked_mean,
+    unlearning_hinge_loss,
+)
 
 
 def _vector_at_cos(cos: float) -> torch.Tensor:
@@ -44,3 +52,14 @@ def test_alignment_loss_is_mean_cosine_distance_over_full_windows():
 
 def test_masked_mean_of_empty_mask_is_zero_not_nan():
     assert masked_mean(torch.ones(2, 3), torch.zeros(2, 3)).item() == 0.0
+
+
+def test_kl_to_the_reference_is_zero_at_the_reference_and_matches_a_hand_computation():
+    """One position, p_ref = (0.5, 0.5), p = (0.25, 0.75):
+    KL = 0.5 ln(0.5/0.25) + 0.5 ln(0.5/0.75) = 0.5 ln 2 + 0.5 ln(2/3) = 0.1438."""
+    reference = torch.tensor([[0.5, 0.5]]).log()
+    model = torch.tensor([[0.25, 0.75]]).log()
+    assert kl_to_reference(reference, reference).item() == 0.0
+    assert kl_to_reference(model, reference).item() == pytest.approx(
+        0.5 * math.log(2) + 0.5 * math.log(2 / 3), abs=1e-6
+    )

@@ -1,11 +1,13 @@
 """Rounds, τ schedules, early stop and the keep rule."""
 
 import pytest
+import torch
 
 from atu_pipeline.core.schedule import (
     build_rounds,
     build_stages,
     choose_round,
+    quantile_tau,
     reached_early_stop,
     tau_schedule,
 )
@@ -77,3 +79,14 @@ def test_early_stop_reads_the_validation_forget_score_and_is_off_without_a_thres
     assert reached_early_stop({"val/forget/all": 10.0}, 10.0)
     assert not reached_early_stop({"val/forget/all": 12.0, "test/forget/all": 0.0}, 10.0)
     assert not reached_early_stop({"val/forget/all": 0.0}, None)
+
+
+def test_a_quantile_tau_leaves_the_top_share_of_positions_above_it():
+    """Similarities 0.0, 0.1, ..., 0.9: the 0.8 quantile is 0.72 (linear interpolation between
+    0.7 and 0.8), so 2 of the 10 positions lie above it."""
+    values = torch.arange(10) / 10
+    tau = quantile_tau(values, 0.8)
+    assert tau == pytest.approx(0.72)
+    assert int((values > tau).sum()) == 2
+    with pytest.raises(ValueError, match=r"\(0, 1\)"):
+        quantile_tau(values, 1.0)

@@ -1,7 +1,16 @@
+import pytest
 import torch
 
 from atu_pipeline.core.lm_data import lm_examples
-from atu_pipeline.core.training import finetune_lm, make_optimizer, means, supervised_logits
+from atu_pipeline.core.training import (
+    RetainTerm,
+    finetune_lm,
+    make_optimizer,
+    means,
+    sample_rows,
+    supervised_logits,
+)
+from atu_pipeline.core.windows import TokenizedCorpus
 
 
 def test_supervised_logits_equal_the_full_models_at_labelled_positions(tiny_llm):
@@ -34,3 +43,19 @@ def test_finetune_lm_learns_a_fact(tiny_llm):
 def test_means_average_every_key_and_an_empty_history_is_empty():
     assert means([{"a": 1.0, "b": 4.0}, {"a": 3.0, "b": 0.0}]) == {"a": 2.0, "b": 2.0}
     assert means([]) == {}
+
+
+def test_the_retain_terms_are_the_lm_loss_and_zero_kl_at_the_reference(tiny_llm):
+    ids, mask, _ = lm_examples(tiny_llm.tokenizer, [""] * 2, ["a b c d", "the quick fox"], 16)
+    corpus = TokenizedCorpus(ids, mask)
+    model = tiny_llm.model
+    generator = torch.Generator().manual_seed(0)
+    gd = RetainTerm("gd", 1.0, corpus, batch_size=2).loss(model, generator)
+    rows = sample_rows(2, 2, torch.Generator().manual_seed(0))  # the same draw
+    labels = ids[rows].masked_fill(mask[rows] == 0, -100)
+    logits, gold = supervised_logits(model, ids[rows], mask[rows], labels)
+    assert gd.item() == pytest.approx(
+        torch.nn.functional.cross_entropy(logits, gold).item(), rel=1e-5
+    )
+    kl = RetainTerm("kl", 1.0, corpus, batch_size=2, reference=model).loss(model, generator)
+    assert kl.item() == pytest.approx(0.0, abs=1e-6)

@@ -25,7 +25,7 @@ def demo_target(tmp_path_factory):
     files = ingest.find_target_files("1", RwkuParams(), world)
     return (
         ingest.build_probes(files, RwkuParams()),
-        ingest.build_forget_corpus(files),
+        ingest.build_forget_corpus(files, RwkuParams(), None, None),
         ingest.build_target_info(files),
     )
 

@@ -6,14 +6,21 @@ from torch import nn
 
 from atu_pipeline.core.head import EmbeddingHead
 from atu_pipeline.core.llm import hidden_states_at
-from atu_pipeline.core.losses import alignment_loss, concept_similarity, unlearning_hinge_loss
+from atu_pipeline.core.losses import (
+    alignment_loss,
+    concept_similarity,
+    masked_mean,
+    unlearning_hinge_loss,
+)
 from atu_pipeline.core.training import (
+    DeviceCorpus,
     OnStep,
     OptimSpec,
+    RetainTerm,
+    as_floats,
     autocast,
     corpus_hidden_states,
     sample_rows,
-    trim,
     update,
 )
 from atu_pipeline.core.windows import TokenizedCorpus, WindowSet
@@ -81,11 +88,11 @@ def train_head(
             predicted.float(), target[:, :length].to(device), valid[:, :length].to(device)
         )
         update(loss, optimizer, head.parameters(), grad_clip)
-        history.append({"align_loss": loss.item(), "align_cos": 1.0 - loss.item()})
+        history.append({"align_loss": loss.detach(), "align_cos": 1.0 - loss.detach()})
         if on_step:
             on_step(step, history[-1])
     head.eval()
-    return history
+    return as_floats(history)
 
 
 def unlearn_steps(
@@ -102,41 +109,45 @@ def unlearn_steps(
     grad_clip: float,
     generator: torch.Generator,
     precision: str = "fp32",
+    retain: RetainTerm | None = None,
     on_step: OnStep = None,
 ) -> list[dict[str, float]]:
-    """Move the LLM so that no predicted future lies within cosine τ of the concept (head frozen).
+    """Move the LLM so that no predicted future lies within cosine τ of the concept (head frozen),
+    plus `retain`'s regulariser when given (beyond the paper).
 
     Records per step: the hinge loss, the mean concept similarity and the share of positions
-    above τ (the positions the hinge acts on).
+    above τ (the positions the hinge acts on), and the retain term.
     """
     device = next(model.parameters()).device
     head.eval().requires_grad_(False)
     model.train()
     concept = concept.to(device)
     trainable = [p for p in model.parameters() if p.requires_grad]
+    batches = DeviceCorpus(corpus, device)
     history = []
     for step in range(steps):
-        rows = sample_rows(len(corpus.input_ids), batch_size, generator)
-        ids, mask = trim(corpus.input_ids[rows], corpus.attention_mask[rows])
-        ids, mask = ids.to(device), mask.to(device)
+        _, ids, mask = batches.batch(batch_size, generator)
         with autocast(device, precision):
             predicted = head(hidden_states_at(model, ids, mask, layer)).float()
         # fp32 from here: cos − τ with τ as close to 0 as −0.05 must not drown in bf16 rounding
-        loss = unlearning_hinge_loss(predicted, concept, mask, tau)
+        hinge = unlearning_hinge_loss(predicted, concept, mask, tau)
+        record = {"unlearn_loss": hinge.detach()}
+        loss = hinge
+        if retain is not None:
+            with autocast(device, precision):
+                record["retain_loss"] = retain.loss(model, generator)
+            loss = hinge + retain.weight * record["retain_loss"]
+            record["retain_loss"] = record["retain_loss"].detach()
         update(loss, optimizer, trainable, grad_clip)
-        with torch.no_grad():
-            similarity = concept_similarity(predicted, concept)[mask.bool()]
-        history.append(
-            {
-                "unlearn_loss": loss.item(),
-                "concept_cos_mean": similarity.mean().item(),
-                "above_tau_share": (similarity > tau).float().mean().item(),
-            }
-        )
+        with torch.no_grad():  # masked means: no boolean indexing, which would wait on the device
+            similarity = concept_similarity(predicted, concept)
+            record["concept_cos_mean"] = masked_mean(similarity, mask)
+            record["above_tau_share"] = masked_mean((similarity > tau).float(), mask)
+        history.append(record)
         if on_step:
-            on_step(step, history[-1])
+            on_step(step, record)
     model.eval()
-    return history
+    return as_floats(history)
 
 
 @torch.no_grad()

@@ -12,9 +12,11 @@ from torch import nn
 
 from atu_pipeline.core.losses import ga_loss, npo_loss
 from atu_pipeline.core.training import (
+    DeviceCorpus,
     OnStep,
+    RetainTerm,
+    as_floats,
     autocast,
-    sample_rows,
     supervised_logits,
     trim,
     update,
@@ -70,9 +72,11 @@ def token_unlearn_steps(
     reference_nll: torch.Tensor | None = None,
     beta: float = 0.1,
     precision: str = "fp32",
+    retain: RetainTerm | None = None,
     on_step: OnStep = None,
 ) -> list[dict[str, float]]:
-    """`steps` GA or NPO updates on batches drawn from the corpus (as ATU draws them)."""
+    """`steps` GA or NPO updates on batches drawn from the corpus (as ATU draws them), plus
+    `retain`'s regulariser when given (RWKU's GA+GD, NPO+KL, ...)."""
     if method not in METHODS:
         raise ValueError(f"unknown token-level method {method!r}; expected one of {METHODS}")
     if method == "npo" and reference_nll is None:
@@ -81,22 +85,26 @@ def token_unlearn_steps(
     trainable = [p for p in model.parameters() if p.requires_grad]
     model.train()
     history = []
+    batches = DeviceCorpus(corpus, device)
     for step in range(steps):
-        rows = sample_rows(len(corpus.input_ids), batch_size, generator)
-        ids, mask = trim(corpus.input_ids[rows], corpus.attention_mask[rows])
+        rows, ids, mask = batches.batch(batch_size, generator)
         with autocast(device, precision):
-            nll, tokens = sequence_nll(model, ids.to(device), mask.to(device))
+            nll, tokens = sequence_nll(model, ids, mask)
         # sequence_nll's cross-entropy and NPO's log-sigmoid run in fp32 (.float() on the logits)
         if method == "ga":
             loss = ga_loss(nll, tokens)
         else:
             loss = npo_loss(nll, reference_nll[rows].to(device), beta)
+        # the forget NLL per token is the one before this update
+        record = {"unlearn_loss": loss.detach(), "forget_nll": (nll.sum() / tokens.sum()).detach()}
+        if retain is not None:
+            with autocast(device, precision):
+                retained = retain.loss(model, generator)
+            loss = loss + retain.weight * retained
+            record["retain_loss"] = retained.detach()
         update(loss, optimizer, trainable, grad_clip)
-        # the forget NLL per token, before this update
-        history.append(
-            {"unlearn_loss": loss.item(), "forget_nll": (nll.sum() / tokens.sum()).item()}
-        )
+        history.append(record)
         if on_step:
             on_step(step, history[-1])
     model.eval()
-    return history
+    return as_floats(history)

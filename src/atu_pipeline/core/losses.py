@@ -50,3 +50,10 @@ def npo_loss(nll: torch.Tensor, reference_nll: torch.Tensor, beta: float) -> tor
     L = −(2/β) · mean log σ(β · (NLL_θ − NLL_ref)); (2/β)·log 2 while the model equals the
     reference."""
     return -(2.0 / beta) * F.logsigmoid(beta * (nll - reference_nll)).mean()
+
+
+def kl_to_reference(log_probs: torch.Tensor, reference_log_probs: torch.Tensor) -> torch.Tensor:
+    """KL(p_ref ‖ p_θ), averaged over positions: (K, V) log-probabilities of the model and of the
+    frozen reference at the same K positions. 0 while the model still equals the reference."""
+    reference = reference_log_probs.exp()
+    return (reference * (reference_log_probs - log_probs)).sum(dim=-1).mean()

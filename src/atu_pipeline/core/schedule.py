@@ -3,6 +3,8 @@ early, and which round to keep."""
 
 from dataclasses import dataclass
 
+import torch
+
 
 @dataclass(frozen=True)
 class Round:
@@ -60,3 +62,12 @@ def choose_round(
 def reached_early_stop(row: dict, early_stop_forget: float | None) -> bool:
     """Whether a round's validation forget score is at or below the early-stop threshold."""
     return early_stop_forget is not None and row.get(FORGET, 100.0) <= early_stop_forget
+
+
+def quantile_tau(similarities: torch.Tensor, quantile: float) -> float:
+    """The τ that leaves the top `1 − quantile` share of positions above it: the `quantile`
+    of the current concept similarities (P,). Whatever the encoder's similarity scale, the hinge
+    then acts on that share of positions."""
+    if not 0.0 < quantile < 1.0:
+        raise ValueError(f"a τ quantile must lie in (0, 1), got {quantile}")
+    return float(torch.quantile(similarities.float(), quantile))

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from atu_pipeline.core.llm import hidden_states_at
+from atu_pipeline.core.losses import kl_to_reference
 from atu_pipeline.core.windows import TokenizedCorpus
 
 OnStep = Callable[[int, dict[str, float]], None] | None
@@ -71,6 +72,37 @@ def trim(ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     """Drop columns that are padding in every row (right padding), so short batches cost less."""
     length = int(mask.sum(dim=1).max())
     return ids[:, :length], mask[:, :length]
+
+
+class DeviceCorpus:
+    """A tokenized corpus moved to the device once; batches are drawn with the CPU generator and
+    cut to their longest row from the CPU copy of the mask, so a step never waits on the device
+    to learn a shape."""
+
+    def __init__(self, corpus: TokenizedCorpus, device: torch.device):
+        self.lengths = corpus.attention_mask.sum(dim=1)  # (N,) on the CPU
+        self.ids = corpus.input_ids.to(device)
+        self.mask = corpus.attention_mask.to(device)
+
+    def batch(
+        self, batch_size: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(rows (B,) on the CPU, ids (B, T), mask (B, T) on the device), T the longest row."""
+        rows = sample_rows(len(self.lengths), batch_size, generator)
+        length = int(self.lengths[rows].max())
+        on_device = rows.to(self.ids.device, non_blocking=True)
+        return rows, self.ids[on_device, :length], self.mask[on_device, :length]
+
+
+def as_floats(history: list[dict[str, torch.Tensor]]) -> list[dict[str, float]]:
+    """A loop's per-step records (0-d tensors, kept on the device during the loop so that no
+    step waits for a copy) as floats, one transfer per key."""
+    if not history:
+        return []
+    columns = {k: torch.stack([r[k] for r in history]).float().tolist() for k in history[0]}
+    return [
+        dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
+    ]
 
 
 def means(records: list[dict[str, float]]) -> dict[str, float]:
@@ -144,8 +176,35 @@ def finetune_lm(
                 )
             loss = F.cross_entropy(logits.float(), gold)
             update(loss, optimizer, trainable, grad_clip)
-            history.append({"lm_loss": loss.item()})
+            history.append({"lm_loss": loss.detach()})
             if on_step:
                 on_step(len(history) - 1, history[-1])
     model.eval()
-    return history
+    return as_floats(history)
+
+
+@dataclass(frozen=True)
+class RetainTerm:
+    """A retain regulariser added to an unlearning loss (RWKU's and OpenUnlearning's GD and KL):
+    `weight` × the language-model loss on retain text ("gd"), or × KL(reference ‖ model) on it
+    ("kl", the reference being the frozen model before unlearning)."""
+
+    kind: str  # gd | kl
+    weight: float
+    corpus: TokenizedCorpus  # the retain texts (other targets' corpora)
+    batch_size: int
+    reference: nn.Module | None = None  # for kl
+
+    def loss(self, model: nn.Module, generator: torch.Generator) -> torch.Tensor:
+        """The term on one batch drawn from the retain corpus (unweighted)."""
+        device = next(model.parameters()).device
+        rows = sample_rows(len(self.corpus.input_ids), self.batch_size, generator)
+        ids, mask = trim(self.corpus.input_ids[rows], self.corpus.attention_mask[rows])
+        ids, mask = ids.to(device), mask.to(device)
+        labels = ids.masked_fill(mask == 0, -100)
+        logits, gold = supervised_logits(model, ids, mask, labels)
+        if self.kind == "gd":
+            return F.cross_entropy(logits.float(), gold)
+        with torch.no_grad():
+            reference, _ = supervised_logits(self.reference, ids, mask, labels)
+        return kl_to_reference(logits.float().log_softmax(-1), reference.float().log_softmax(-1))

@@ -12,8 +12,8 @@ from atu_pipeline.core.atu import align_head, concept_similarities, unlearn_step
 from atu_pipeline.core.checkpoint import load_head, save_head
 from atu_pipeline.core.head import EmbeddingHead, HeadConfig
 from atu_pipeline.core.llm import CausalLM, check_layer, fingerprint, pick_device
-from atu_pipeline.core.schedule import Round, build_rounds
-from atu_pipeline.core.training import means, resolve_precision
+from atu_pipeline.core.schedule import Round, build_rounds, quantile_tau
+from atu_pipeline.core.training import RetainTerm, means, resolve_precision
 from atu_pipeline.core.windows import TokenizedCorpus, WindowSet, tokenize_corpus
 from atu_pipeline.io.models import ModelCache
 from atu_pipeline.params import AtuParams, EvalParams
@@ -22,9 +22,11 @@ from atu_pipeline.recipes.rounds import (
     RoundLog,
     UnlearningResult,
     brief,
+    corpus_hash,
     keep_round,
     optim_spec,
     resume,
+    retain_term,
     round_metrics,
     round_table,
     run_directory,
@@ -91,6 +93,7 @@ class AtuRun:
     optimizer: torch.optim.Optimizer
     generator: torch.Generator
     precision: str  # fp32 | bf16, resolved for the run's device
+    retain: RetainTerm | None  # a retain regulariser (beyond the paper), or none
 
     def similarities(self, atu: AtuParams) -> list[float]:
         """cos(ê_t, e_target) at every real position of the forget corpus, as it is now."""
@@ -116,6 +119,7 @@ def unlearn_atu(
     cache: ModelCache,
     atu: AtuParams,
     eval_params: EvalParams,
+    retain_corpus: pd.DataFrame | None = None,
 ) -> tuple[UnlearningResult, dict]:
     """All τ rounds, resumable. Returns the result and the concept similarities before the
     first round and after the kept one (the re-aligned head of the last round)."""
@@ -126,12 +130,16 @@ def unlearn_atu(
     corpus, _ = tokenize_corpus(llm.tokenizer, list(forget_corpus["text"]), atu.unlearn.max_length)
     inputs = {"subject_llm": subject_llm, "forget_corpus": forget_corpus, "probes": probes}
     recipe = {"atu": atu.training_recipe(), "head": fingerprint(aligned_head.state_dict())}
-    recipe["concept"] = concept[:8].tolist()
+    recipe |= {
+        "concept": concept[:8].tolist(),
+        "retain_corpus": corpus_hash(retain_corpus) if atu.retain.kind != "none" else None,
+    }
     run_dir = run_directory(cache, "atu", **inputs, eval_params=eval_params, **recipe)
     generator = seeded_generator(atu.seed + 1)
     optimizer = optim_spec(atu.unlearn).build(llm.model.parameters())
     precision = resolve_precision(atu.precision, llm.device)
-    run = AtuRun(llm, head, windows, corpus, concept, optimizer, generator, precision)
+    retain = retain_term(atu, retain_corpus, llm, subject_llm)
+    run = AtuRun(llm, head, windows, corpus, concept, optimizer, generator, precision, retain)
     similarity_before = run.similarities(atu)  # the aligned head on the subject model
     log = resume(run_dir, llm, head, optimizer, generator)
     log = log or RoundLog(baseline=probe_values(llm, probes, eval_params))
@@ -143,7 +151,10 @@ def unlearn_atu(
             continue
         if log.stopped_early(atu.early_stop_forget):
             break
-        row = atu_round(run, round_, atu=atu, progress=progress)
+        tau = round_.tau
+        if atu.tau_mode == "quantile":  # the round's quantile of the similarities, as they are now
+            tau = quantile_tau(torch.tensor(run.similarities(atu)), round_.tau)
+        row = atu_round(run, round_, atu=atu, tau=tau, progress=progress)
         log.history.append(row | probe_values(llm, probes, eval_params))
         save_round(run_dir, log, llm=llm, head=head, optimizer=optimizer, generator=generator)
         progress.write(f"ATU {brief(log.history[-1])}")
@@ -154,10 +165,12 @@ def unlearn_atu(
     return result, similarities | {"kept_round": kept}
 
 
-def atu_round(run: AtuRun, round_: Round, *, atu: AtuParams, progress: StepLog) -> dict[str, float]:
+def atu_round(
+    run: AtuRun, round_: Round, *, atu: AtuParams, tau: float, progress: StepLog
+) -> dict[str, float]:
     """One round's training: unlearn the LLM against the frozen head at the round's τ, then
-    re-align the head to the changed LLM. Returns the round, τ, the mean unlearning losses and
-    the last alignment step's."""
+    re-align the head to the changed LLM. Returns the round, its τ (and the quantile it came
+    from, in quantile mode), the mean unlearning losses and the last alignment step's."""
     tag = f"round_{round_.index}"
     unlearned = unlearn_steps(
         run.llm.model,
@@ -165,13 +178,14 @@ def atu_round(run: AtuRun, round_: Round, *, atu: AtuParams, progress: StepLog) 
         run.corpus,
         run.concept,
         layer=atu.layer,
-        tau=round_.tau,
+        tau=tau,
         steps=round_.unlearn_steps,
         optimizer=run.optimizer,
         batch_size=atu.unlearn.batch_size,
         grad_clip=atu.unlearn.grad_clip,
         generator=run.generator,
         precision=run.precision,
+        retain=run.retain,
         on_step=progress.on_step(f"{tag}/unlearn"),
     )
     realigned = align_head(
@@ -185,5 +199,7 @@ def atu_round(run: AtuRun, round_: Round, *, atu: AtuParams, progress: StepLog) 
         precision=run.precision,
         on_step=progress.on_step(f"{tag}/align"),
     )
-    row = {"round": round_.index, "tau": round_.tau, **means(unlearned)}
+    row = {"round": round_.index, "tau": tau, **means(unlearned)}
+    if atu.tau_mode == "quantile":
+        row["tau_quantile"] = round_.tau
     return row | (realigned[-1] if realigned else {})

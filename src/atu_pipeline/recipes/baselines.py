@@ -1,6 +1,8 @@
 """The token-level baselines (GA, NPO), top to bottom: the same rounds, probes, checkpoints and
 keep rule as ATU, with a token-level loss on the forget corpus instead of the embedding hinge."""
 
+from pathlib import Path
+
 import pandas as pd
 
 from atu_pipeline.core.baselines import corpus_sequence_nll, token_unlearn_steps
@@ -15,9 +17,11 @@ from atu_pipeline.recipes.rounds import (
     RoundLog,
     UnlearningResult,
     brief,
+    corpus_hash,
     keep_round,
     optim_spec,
     resume,
+    retain_term,
     round_metrics,
     round_table,
     run_directory,
@@ -28,6 +32,22 @@ from atu_pipeline.recipes.rounds import (
 from atu_pipeline.reporting.progress import StepLog
 
 
+def baseline_run_directory(
+    cache: ModelCache,
+    baseline: BaselineParams,
+    eval_params: EvalParams,
+    subject_llm: CausalLM,
+    forget_corpus: pd.DataFrame,
+    probes: pd.DataFrame,
+    retain_corpus: pd.DataFrame | None,
+) -> Path:
+    """The folder of this run's round checkpoints, keyed by everything that shapes them."""
+    inputs = {"subject_llm": subject_llm, "forget_corpus": forget_corpus, "probes": probes}
+    recipe = {"eval_params": eval_params, "baseline": baseline.training_recipe()}
+    recipe["retain_corpus"] = corpus_hash(retain_corpus) if baseline.retain.kind != "none" else None
+    return run_directory(cache, baseline.method, **inputs, **recipe)
+
+
 def unlearn_baseline(
     subject_llm: CausalLM,
     forget_corpus: pd.DataFrame,
@@ -36,6 +56,7 @@ def unlearn_baseline(
     cache: ModelCache,
     baseline: BaselineParams,
     eval_params: EvalParams,
+    retain_corpus: pd.DataFrame | None = None,
 ) -> UnlearningResult:
     """All rounds of GA or NPO, resumable."""
     rounds = build_stages(baseline.rounds, baseline.steps_per_round)
@@ -43,9 +64,9 @@ def unlearn_baseline(
     llm = trainable_copy(subject_llm, baseline, hook_layer=top)
     train = baseline.train
     corpus, _ = tokenize_corpus(llm.tokenizer, list(forget_corpus["text"]), train.max_length)
-    inputs = {"subject_llm": subject_llm, "forget_corpus": forget_corpus, "probes": probes}
-    recipe = {"eval_params": eval_params, "baseline": baseline.training_recipe()}
-    run_dir = run_directory(cache, baseline.method, **inputs, **recipe)
+    run_dir = baseline_run_directory(
+        cache, baseline, eval_params, subject_llm, forget_corpus, probes, retain_corpus
+    )
     generator = seeded_generator(baseline.seed + 1)
     optimizer = optim_spec(train).build(llm.model.parameters())
     # NPO's reference is the model before unlearning: its NLLs, once, instead of a second model
@@ -54,6 +75,7 @@ def unlearn_baseline(
     reference = (
         corpus_sequence_nll(llm.model, corpus, train.batch_size, precision) if is_npo else None
     )
+    retain = retain_term(baseline, retain_corpus, llm, subject_llm)
     log = resume(run_dir, llm, None, optimizer, generator)
     log = log or RoundLog(baseline=probe_values(llm, probes, eval_params))
     title = baseline.method.upper()
@@ -76,6 +98,7 @@ def unlearn_baseline(
             reference_nll=reference,
             beta=baseline.beta,
             precision=precision,
+            retain=retain,
             on_step=progress.on_step(f"round_{round_.index}/unlearn"),
         )
         row = {"round": round_.index, "tau": None, **means(history)}

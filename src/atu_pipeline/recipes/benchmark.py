@@ -76,8 +76,14 @@ def method_settings(
     defaults = {"atu": atu, "ga": ga, "npo": npo}
     settings = {}
     for method in bench.methods:
+        base, _, retain = method.partition("+")  # "npo+kl": NPO with a KL retain term
+        default = defaults[base]
+        if retain:
+            default = with_changes(
+                default, {"retain": {"kind": retain, "weight": bench.retain_weight}}
+            )
         changes = bench.configurations.get(method, [{}])
-        settings[method] = [with_changes(defaults[method], change) for change in changes]
+        settings[method] = [with_changes(default, change) for change in changes]
         for index, config in enumerate(settings[method]):
             if _updates(config) != budget:
                 raise ValueError(
@@ -197,7 +203,7 @@ def run_point(point: BenchPoint, study: Study) -> tuple[dict, pd.DataFrame]:
     target = study.targets[point.target]
     settings = _settings(point, study)
     started = time.time()
-    outcome = run_unlearning(point.method, settings, target, study.shared)
+    outcome = run_unlearning(point.method.partition("+")[0], settings, target, study.shared)
     scores = outcome.round_scores
     probe_columns = [c for c in scores.columns if c.startswith(("val/", "test/"))]
     kept = scores[scores["kept"]].iloc[0]

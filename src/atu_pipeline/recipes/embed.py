@@ -8,7 +8,7 @@ import torch
 
 from atu_pipeline.core.windows import WindowSet, build_windows
 from atu_pipeline.io.models import ModelCache
-from atu_pipeline.params import EmbedParams
+from atu_pipeline.params import EmbedParams, batch_for
 
 
 def embed_concept(text_encoder, name: str, intro: str, embed: EmbedParams) -> torch.Tensor:
@@ -25,7 +25,7 @@ def embed_windows(texts: list[str], tokenizer, text_encoder, embed: EmbedParams)
     )
     embeddings = text_encoder.encode(
         windows,
-        batch_size=embed.batch_size,
+        batch_size=batch_for(embed.batch_size, "encoder", text_encoder.device.type),
         convert_to_tensor=True,
         normalize_embeddings=True,
         show_progress_bar=True,

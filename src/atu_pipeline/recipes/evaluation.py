@@ -16,7 +16,7 @@ from atu_pipeline.core.eval.utility import score_utility
 from atu_pipeline.core.llm import CausalLM, pick_device
 from atu_pipeline.core.training import autocast, resolve_precision
 from atu_pipeline.data.rwku import UTILITY_STEMS, first_probes
-from atu_pipeline.params import EvalParams
+from atu_pipeline.params import EvalParams, batch_for
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,11 @@ def on_device(llm: CausalLM, device) -> Iterator[None]:
         yield
     finally:
         llm.model.to(home)
+
+
+def batch(eval_params: EvalParams, llm: CausalLM) -> int:
+    """`eval.batch_size`, or its device rule for `auto` (params.batch_for)."""
+    return batch_for(eval_params.batch_size, "eval", llm.device.type)
 
 
 def scoring(llm: CausalLM, eval_params: EvalParams):
@@ -94,7 +99,7 @@ def probe_scores(llm: CausalLM, probes: pd.DataFrame, eval_params: EvalParams) -
     with tqdm(total=len(records), desc="eval probes", unit="prompt", dynamic_ncols=True) as bar:
         with scoring(llm, eval_params):
             scored = score_probes(
-                llm, records, eval_params.batch_size, eval_params.max_new_tokens, _advance(bar)
+                llm, records, batch(eval_params, llm), eval_params.max_new_tokens, _advance(bar)
             )
     log.info("probes: %d prompts in %.1f s", len(records), time.perf_counter() - started)
     return summarize_probes(scored)
@@ -115,7 +120,7 @@ def mia_scores(llm: CausalLM, mia_texts: pd.DataFrame, eval_params: EvalParams) 
     total = len(forget) + len(retain)
     with tqdm(total=total, desc="eval mia", unit="text", dynamic_ncols=True) as bar:
         with scoring(llm, eval_params):
-            scores = score_mia(llm, forget, retain, eval_params.mia_ratios, eval_params.batch_size)
+            scores = score_mia(llm, forget, retain, eval_params.mia_ratios, batch(eval_params, llm))
         bar.update(total)
     return scores
 
@@ -138,7 +143,7 @@ def utility_scores(
                 scores |= score_utility(
                     llm,
                     {UTILITY_STEMS[name]: rows},
-                    batch_size=eval_params.batch_size,
+                    batch_size=batch(eval_params, llm),
                     max_new_tokens=eval_params.max_new_tokens,
                     max_new_tokens_long=eval_params.max_new_tokens_long,
                     share_prefixes=eval_params.share_prefixes,
@@ -188,7 +193,7 @@ def _answered(llm: CausalLM, probes: pd.DataFrame, eval_params: EvalParams) -> t
     with tqdm(total=len(records), desc="eval probes", unit="prompt", dynamic_ncols=True) as bar:
         with scoring(llm, eval_params):
             scored = score_probes(
-                llm, records, eval_params.batch_size, eval_params.max_new_tokens, _advance(bar)
+                llm, records, batch(eval_params, llm), eval_params.max_new_tokens, _advance(bar)
             )
     return scored, summarize_probes(scored)
 

@@ -11,17 +11,20 @@ import torch
 from atu_pipeline.core.llm import CausalLM, fingerprint
 from atu_pipeline.core.windows import WindowSet
 from atu_pipeline.data import rwku as tables
+from atu_pipeline.data.rwku.sources import GENERATED
 from atu_pipeline.io.models import ModelCache
 from atu_pipeline.params import (
     AtuParams,
     BaselineParams,
     EmbedParams,
     EvalParams,
+    ModelSpec,
     RwkuParams,
     WorldParams,
 )
 from atu_pipeline.recipes.atu import first_alignment, unlearn_atu
 from atu_pipeline.recipes.baselines import unlearn_baseline
+from atu_pipeline.recipes.corpus import generated_corpus
 from atu_pipeline.recipes.embed import embed_concept
 from atu_pipeline.recipes.rounds import UnlearningResult
 
@@ -34,6 +37,7 @@ class TargetData:
     probes: pd.DataFrame  # forget and neighbor probes, split into val / test
     retain_probes: pd.DataFrame  # the other targets' probes ("other targets" utility)
     forget_corpus: pd.DataFrame
+    retain_corpus: pd.DataFrame  # other targets' texts (retain regularisers)
     mia_texts: pd.DataFrame
     concept: torch.Tensor  # e_target
     memorised_probes: list[str]  # probe files the injection taught verbatim (labels reports)
@@ -41,7 +45,8 @@ class TargetData:
     def fingerprint(self) -> str:
         """What the target's results depend on (probes, corpus, concept), as a short hash."""
         digest = hashlib.sha256()
-        for table in (self.probes, self.retain_probes, self.forget_corpus, self.mia_texts):
+        tables = (self.probes, self.retain_probes, self.forget_corpus, self.retain_corpus)
+        for table in (*tables, self.mia_texts):
             digest.update(table.to_json().encode())
         digest.update(repr(self.concept[:8].tolist()).encode())
         return digest.hexdigest()[:16]
@@ -120,8 +125,11 @@ def load_target(
     rwku: RwkuParams,
     world: WorldParams,
     embed: EmbedParams,
+    llm: ModelSpec | None = None,
+    cache: ModelCache | None = None,
 ) -> TargetData:
-    """One target's tables, as the ingest pipeline builds them, and its concept's embedding."""
+    """One target's tables, as the ingest pipeline builds them, and its concept's embedding
+    (`llm` and `cache` write the corpora when `rwku.forget_corpus` is `generate`)."""
     files = tables.find_target(
         name,
         source=rwku.source,
@@ -138,7 +146,8 @@ def load_target(
         info=info,
         probes=tables.probe_table(files, **split),
         retain_probes=tables.retain_probe_table(files, **split),
-        forget_corpus=tables.forget_corpus_table(files),
+        forget_corpus=_corpus(files, [files.id], rwku, llm, cache),
+        retain_corpus=_corpus(files, list(files.retain), rwku, llm, cache),
         mia_texts=tables.mia_table(files),
         concept=embed_concept(text_encoder, info["name"], info["intro"], embed),
         memorised_probes=memorised_probes,
@@ -151,6 +160,14 @@ def align_heads(settings: list[AtuParams | BaselineParams], shared: SharedWork) 
     for atu in settings:
         if isinstance(atu, AtuParams):
             first_alignment(shared.subject_llm, shared.windows, cache=shared.cache, atu=atu)
+
+
+def _corpus(files, ids: list[str], rwku: RwkuParams, llm, cache) -> pd.DataFrame:
+    if files.corpus == GENERATED:
+        return generated_corpus(ids, llm=llm, cache=cache, generation=rwku.generation)
+    if ids == [files.id]:
+        return tables.forget_corpus_table(files)
+    return tables.retain_corpus_table(files)
 
 
 def run_unlearning(
@@ -167,6 +184,7 @@ def run_unlearning(
             cache=cache,
             baseline=settings,
             eval_params=eval_params,
+            retain_corpus=target.retain_corpus,
         )
     head, _ = first_alignment(subject, shared.windows, cache=cache, atu=settings)
     result, _ = unlearn_atu(
@@ -179,6 +197,7 @@ def run_unlearning(
         cache=cache,
         atu=settings,
         eval_params=eval_params,
+        retain_corpus=target.retain_corpus,
     )
     return result
 

@@ -33,7 +33,8 @@ from atu_pipeline.core.llm import (
     trainable_state,
 )
 from atu_pipeline.core.schedule import choose_round, reached_early_stop
-from atu_pipeline.core.training import OptimSpec
+from atu_pipeline.core.training import OptimSpec, RetainTerm
+from atu_pipeline.core.windows import tokenize_corpus
 from atu_pipeline.io.models import ModelCache
 from atu_pipeline.params import EvalParams, RoundsParams, TrainParams
 
@@ -226,3 +227,24 @@ def brief(row: dict) -> str:
     keys = ("val/forget/all", "val/neighbor/all", "test/forget/all", "test/neighbor/all")
     scores = ", ".join(f"{k} {row[k]:.1f}" for k in keys if k in row)
     return f"round {row['round']}: {scores}"
+
+
+def retain_term(
+    params: RoundsParams, retain_corpus: pd.DataFrame | None, llm: CausalLM, subject_llm: CausalLM
+) -> RetainTerm | None:
+    """The run's retain regulariser (`params.retain`), on the other targets' texts; its KL
+    reference is the subject model itself, which training never changes."""
+    settings = params.retain
+    if settings.kind == "none":
+        return None
+    if retain_corpus is None or retain_corpus.empty:
+        raise ValueError(
+            f"retain.kind={settings.kind} needs a retain corpus (rwku.other_targets > 0)"
+        )
+    corpus, _ = tokenize_corpus(llm.tokenizer, list(retain_corpus["text"]), settings.max_length)
+    reference = subject_llm.model.to(llm.device).eval() if settings.kind == "kl" else None
+    return RetainTerm(settings.kind, settings.weight, corpus, settings.batch_size, reference)
+
+
+def corpus_hash(corpus: pd.DataFrame | None) -> str | None:
+    return None if corpus is None else hashlib.sha256(corpus.to_json().encode()).hexdigest()

@@ -31,7 +31,17 @@ RATIOS = {
     "perplexity": "utility/perplexity",
 }
 LABELS = ["method", "config", "target", "seed", "kept_round"]
-COLORS = {"atu": "tab:blue", "ga": "tab:red", "npo": "tab:orange"}
+COLORS = {
+    "atu": "tab:blue",
+    "ga": "tab:red",
+    "npo": "tab:orange",
+    "atu+gd": "tab:cyan",
+    "atu+kl": "tab:purple",
+    "ga+gd": "tab:pink",
+    "ga+kl": "tab:brown",
+    "npo+gd": "gold",
+    "npo+kl": "tab:olive",
+}
 
 
 def point_table(results: dict) -> pd.DataFrame:
@@ -120,6 +130,11 @@ def _protocol(results: dict, bench: BenchmarkParams) -> str:
         f"{bench.tuning_seeds}; the kept round chosen on each point's validation probes; every "
         f"number below is on test probes (wordings never trained on, facts never decided on). "
         f"Chosen configurations: {results['chosen']}."
+        + (
+            " Rows `atu+gd` / `atu+kl` add a retain term to ATU: beyond the paper."
+            if any(m.startswith("atu+") for m in bench.methods)
+            else ""
+        )
     )
 
 

@@ -7,19 +7,24 @@ from tqdm.auto import tqdm
 
 class StepLog:
     """Collects per-step records as MLflow histories ({name: [{"value", "step"}]}) while
-    driving a progress bar; pass `.on_step(prefix)` to a core loop."""
+    driving a progress bar; pass `.on_step(prefix)` to a core loop.
 
-    def __init__(self, total: int, description: str, done: int = 0):
+    Records may hold device tensors: they are read (a device sync) only for the bar's postfix,
+    every `postfix_every` steps, and all at once in `close`."""
+
+    def __init__(self, total: int, description: str, done: int = 0, postfix_every: int = 10):
         self.bar = tqdm(total=total, initial=done, desc=description, dynamic_ncols=True)
         self.history: dict[str, list[dict]] = defaultdict(list)
         self.counters: dict[str, int] = defaultdict(int)
+        self.postfix_every = postfix_every
 
-    def record(self, prefix: str, record: dict[str, float]) -> None:
+    def record(self, prefix: str, record: dict) -> None:
         step = self.counters[prefix]
         self.counters[prefix] += 1
         for name, value in record.items():
-            self.history[f"{prefix}.{name}"].append({"value": float(value), "step": step})
-        self.bar.set_postfix({k: f"{v:.3f}" for k, v in record.items()}, refresh=False)
+            self.history[f"{prefix}.{name}"].append({"value": value, "step": step})
+        if step % self.postfix_every == 0:
+            self.bar.set_postfix({k: f"{float(v):.3f}" for k, v in record.items()}, refresh=False)
         self.bar.update(1)
 
     def on_step(self, prefix: str):
@@ -32,4 +37,7 @@ class StepLog:
 
     def close(self) -> dict[str, list[dict]]:
         self.bar.close()
-        return dict(self.history)
+        return {
+            name: [{"value": float(entry["value"]), "step": entry["step"]} for entry in entries]
+            for name, entries in self.history.items()
+        }

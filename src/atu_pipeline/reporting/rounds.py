@@ -53,13 +53,25 @@ def plot_rounds(round_scores: pd.DataFrame) -> Figure:
     return figure
 
 
-def plot_similarities(similarities: dict) -> Figure:
-    """The concept-similarity histogram before and after ATU's rounds."""
-    figure = Figure(figsize=(6, 4), layout="constrained")
-    ax = figure.subplots()
-    ax.hist(similarities["before"], bins=50, alpha=0.6, label="before unlearning", density=True)
+def plot_similarities(similarities: dict, round_scores: pd.DataFrame) -> Figure:
+    """Whether τ binds: the concept-similarity histogram before and after ATU's rounds, and per
+    round the τ used beside the share of positions above it (where the hinge acts)."""
+    figure = Figure(figsize=(11, 4), layout="constrained")
+    histogram, binding = figure.subplots(1, 2)
+    histogram.hist(
+        similarities["before"], bins=50, alpha=0.6, label="before unlearning", density=True
+    )
     after = "after the last round (re-aligned head)"
-    ax.hist(similarities["after"], bins=50, alpha=0.6, label=after, density=True)
-    ax.set(xlabel="cos(predicted future, target embedding)", ylabel="density")
-    ax.legend()
+    histogram.hist(similarities["after"], bins=50, alpha=0.6, label=after, density=True)
+    histogram.set(xlabel="cos(predicted future, target embedding)", ylabel="density")
+    histogram.legend()
+    rounds = round_scores[round_scores["round"] > 0]
+    binding.plot(rounds["round"], rounds["tau"], "o-", color="tab:grey", label="τ")
+    binding.set(xlabel="round", ylabel="τ (cosine)")
+    binding.xaxis.set_major_locator(MaxNLocator(integer=True))
+    share = binding.twinx()
+    share.plot(rounds["round"], rounds["above_tau_share"], "s-", color="tab:red")
+    share.set(ylabel="share of positions above τ (mean over the round's steps)", ylim=(0, 1.05))
+    share.yaxis.label.set_color("tab:red")
+    binding.legend(loc="lower left")
     return figure

@@ -10,7 +10,7 @@ def test_every_round_is_scored_and_the_keep_rule_applies(
     tiny_llm, demo_tables, model_cache, test_params, method
 ):
     settings = test_params[method]
-    data = (demo_tables["forget_corpus"], demo_tables["probes"])
+    data = (demo_tables["forget_corpus"], demo_tables["probes"], demo_tables["retain_corpus"])
     llm, scores, metrics = baseline_rounds(
         tiny_llm, *data, model_cache, settings, test_params["eval"]
     )
@@ -37,9 +37,29 @@ def test_changing_only_test_answers_changes_neither_training_nor_the_kept_round(
     moved = probes.assign(answer=probes["answer"].where(probes["split"] == "val", "the"))
     runs = [
         baseline_rounds(
-            tiny_llm, demo_tables["forget_corpus"], p, model_cache, settings, test_params["eval"]
+            tiny_llm,
+            demo_tables["forget_corpus"],
+            p,
+            demo_tables["retain_corpus"],
+            model_cache,
+            settings,
+            test_params["eval"],
         )[1]
         for p in (probes, moved)
     ]
     decided = ["round", "kept", "unlearn_loss", "val/forget/all", "val/neighbor/all"]
     assert runs[0][decided].equals(runs[1][decided])
+
+
+@pytest.mark.parametrize(("method", "kind"), [("ga", "gd"), ("npo", "kl")])
+def test_a_retain_term_is_trained_on_and_recorded(
+    tiny_llm, demo_tables, model_cache, test_params, method, kind
+):
+    settings = test_params[method].model_copy(update={"retain": {"kind": kind, "weight": 1.0}})
+    settings = type(settings).model_validate(settings.model_dump())
+    data = (demo_tables["forget_corpus"], demo_tables["probes"], demo_tables["retain_corpus"])
+    _, scores, metrics = baseline_rounds(
+        tiny_llm, *data, model_cache, settings, test_params["eval"]
+    )
+    assert "retain_loss" in scores and scores["retain_loss"].iloc[1:].notna().all()
+    assert len(metrics["round_1/unlearn.retain_loss"]) == settings.steps_per_round

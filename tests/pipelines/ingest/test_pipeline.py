@@ -51,6 +51,8 @@ def run_ingest(target: str, rwku: RwkuParams, world: WorldParams) -> dict:
     catalog["params:target"] = target
     catalog["params:rwku"] = rwku
     catalog["params:world"] = world
+    catalog["params:llm"] = None  # read only when the model writes the forget corpora
+    catalog["model_cache"] = None
     outputs = SequentialRunner().run(create_pipeline(), catalog)
     return {name: dataset.load() for name, dataset in outputs.items()}
 

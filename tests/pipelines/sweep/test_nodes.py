@@ -12,7 +12,8 @@ from atu_pipeline.recipes.sweep import sweep_points
 
 @pytest.fixture
 def sweep_target(demo_tables, target_embedding):
-    tables = {k: demo_tables[k] for k in ("probes", "retain_probes", "forget_corpus", "mia_texts")}
+    names = ("probes", "retain_probes", "forget_corpus", "retain_corpus", "mia_texts")
+    tables = {k: demo_tables[k] for k in names}
     return target_data(
         demo_tables["target_info"], **tables, target_embedding=target_embedding, memorised_probes=[]
     )

@@ -1,14 +1,17 @@
 """The unlearn node on the tiny models: every round scored, the kept model, the similarities;
 the subject model and the aligned head are left as they were."""
 
+import pytest
 import torch
 
 from atu_pipeline.pipelines.unlearn.nodes import unlearn_rounds
 
 
 def _run(llm, head, windows, concept, tables, cache, atu, eval_params):
-    forget, probes = tables["forget_corpus"], tables["probes"]
-    return unlearn_rounds(llm, head, windows, forget, concept, probes, cache, atu, eval_params)
+    forget, probes, retain = tables["forget_corpus"], tables["probes"], tables["retain_corpus"]
+    return unlearn_rounds(
+        llm, head, windows, forget, concept, probes, retain, cache, atu, eval_params
+    )
 
 
 def test_every_round_is_scored_and_the_inputs_are_untouched(
@@ -77,3 +80,23 @@ def test_early_stop_ends_the_rounds_once_forget_falls_to_the_threshold(
     args = (tiny_llm, aligned_head, alignment_windows, target_embedding, demo_tables, model_cache)
     _, scores, _, _ = _run(*args, atu, test_params["eval"])
     assert scores["round"].tolist() == [0, 1]  # any score is <= 100: stop after round 1
+
+
+def test_quantile_taus_follow_the_similarities_and_a_kl_term_is_recorded(
+    tiny_llm,
+    aligned_head,
+    alignment_windows,
+    target_embedding,
+    demo_tables,
+    model_cache,
+    test_params,
+):
+    atu = test_params["atu"].model_dump() | {"tau_mode": "quantile", "taus": [0.9, 0.5]}
+    atu = type(test_params["atu"]).model_validate(atu | {"retain": {"kind": "kl"}})
+    args = (tiny_llm, aligned_head, alignment_windows, target_embedding, demo_tables, model_cache)
+    _, scores, _, similarities = _run(*args, atu, test_params["eval"])
+    rounds = scores.iloc[1:]
+    assert rounds["tau_quantile"].tolist() == [0.9, 0.5]
+    first = torch.quantile(torch.tensor(similarities["before"]), 0.9).item()
+    assert rounds["tau"].iloc[0] == pytest.approx(first, abs=1e-6)  # round 1: the model before
+    assert rounds["retain_loss"].notna().all()

@@ -108,6 +108,48 @@ def generate(
     return outputs
 
 
+def sample(
+    llm: CausalLM,
+    prompts: list[str],
+    *,
+    max_new_tokens: int,
+    batch_size: int,
+    temperature: float,
+    top_p: float,
+    seed: int,
+    on_batch: OnBatch | None = None,
+) -> list[str]:
+    """Sampled continuations (temperature, nucleus top-p) of rendered prompts, in input order;
+    the same seed and batches give the same texts."""
+    seqs = [prompt_ids(llm.tokenizer, p) for p in prompts]
+    stops, pid = stop_ids(llm), pad_id(llm)
+    config = GenerationConfig(
+        do_sample=True,
+        temperature=temperature,
+        top_p=top_p,
+        max_new_tokens=max_new_tokens,
+        eos_token_id=stops,
+        pad_token_id=pid,
+    )
+    outputs: list[str] = [""] * len(prompts)
+    torch.manual_seed(seed)
+    with eval_mode(llm.model):
+        for done, rows in enumerate(batches_by_length(seqs, batch_size)):
+            ids, mask = pad([seqs[i] for i in rows], pid, "left")
+            out = llm.model.generate(
+                input_ids=ids.to(llm.device),
+                attention_mask=mask.to(llm.device),
+                generation_config=config,
+            )
+            for row, new in zip(rows, out[:, ids.shape[1] :].tolist(), strict=True):
+                outputs[row] = llm.tokenizer.decode(
+                    cut_at_stop(new, stops), skip_special_tokens=True
+                )
+            if on_batch is not None:
+                on_batch(min((done + 1) * batch_size, len(prompts)), len(prompts))
+    return outputs
+
+
 def _right_padded_logits(
     llm: CausalLM, seqs: list[list[int]], keep: torch.Tensor | None = None
 ) -> torch.Tensor:

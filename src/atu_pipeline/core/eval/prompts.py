@@ -139,6 +139,21 @@ def render(tokenizer, user: str, assistant_prefix: str) -> str:
     return text + assistant_prefix
 
 
+def render_chat(tokenizer, system: str, user: str, assistant_prefix: str) -> str:
+    """`render` with a system turn first; a template that refuses system turns (or a model
+    without a template) gets the system text at the head of the user turn instead."""
+    if has_chat_template(tokenizer):
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        try:
+            text = tokenizer.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=True
+            )
+            return text + assistant_prefix
+        except Exception:  # jinja's TemplateError and friends: the template has no system role
+            pass
+    return render(tokenizer, f"{system}\n{user}", assistant_prefix)
+
+
 def adds_bos(tokenizer) -> bool:
     """Whether plain `tokenizer(text)` prepends a BOS id."""
     bos = tokenizer.bos_token_id

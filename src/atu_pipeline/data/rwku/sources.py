@@ -28,6 +28,7 @@ from .schema import (
 log = logging.getLogger(__name__)
 
 _MAPPINGS = ("files", "retain", "injection", "retain_probes")
+GENERATED = "generate"  # rwku.forget_corpus: the model under test writes the corpus
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -272,7 +273,8 @@ def _target_paths(store: _Store, target_id: str, *, corpus: str, source: str) ->
     """{stem: local path}: every required file and the corpus (else an error), then the
     optional files that exist."""
     files: dict[str, str] = {}
-    for stem in (*REQUIRED_STEMS, corpus):
+    written = () if corpus == GENERATED else (corpus,)  # a generated corpus has no file yet
+    for stem in (*REQUIRED_STEMS, *written):
         path = store.fetch(target_id, stem)
         if path is None:
             raise RwkuFormatError(
@@ -295,12 +297,16 @@ def _target_paths(store: _Store, target_id: str, *, corpus: str, source: str) ->
 def _other_corpora(
     store: _Store, ids: list[str], target_id: str, *, stem: str, count: int
 ) -> dict[str, str]:
-    """The next `count` ids after the target (wrapping around) that have a `stem` file."""
+    """The next `count` ids after the target (wrapping around) that have a `stem` file (for a
+    generated corpus: the next `count` ids, mapped to "")."""
     start = ids.index(target_id)
     picked: dict[str, str] = {}
     for other in ids[start + 1 :] + ids[:start]:
         if len(picked) == count:
             break
+        if stem == GENERATED:
+            picked[other] = ""
+            continue
         path = store.fetch(other, stem)
         if path is None:
             log.warning(

@@ -12,6 +12,7 @@ def baseline_rounds(
     subject_llm: CausalLM,
     forget_corpus: pd.DataFrame,
     probes: pd.DataFrame,
+    retain_corpus: pd.DataFrame,
     model_cache: ModelCache,
     baseline: BaselineParams,
     eval_params: EvalParams,
@@ -24,5 +25,6 @@ def baseline_rounds(
         cache=model_cache,
         baseline=baseline,
         eval_params=eval_params,
+        retain_corpus=retain_corpus,
     )
     return result.llm, result.round_scores, result.metrics

@@ -22,6 +22,7 @@ def create_pipeline(method: str) -> Pipeline:
                     "subject_llm",
                     "forget_corpus",
                     "probes",
+                    "retain_corpus",
                     "model_cache",
                     "params:baseline",
                     "params:eval",
@@ -41,7 +42,14 @@ def create_pipeline(method: str) -> Pipeline:
     return Pipeline(
         run,
         namespace=method,
-        inputs={"subject_llm", "forget_corpus", "probes", "memorised_probes", "model_cache"},
+        inputs={
+            "subject_llm",
+            "forget_corpus",
+            "probes",
+            "retain_corpus",
+            "memorised_probes",
+            "model_cache",
+        },
         parameters={"params:baseline": f"params:{method}", "params:eval": "params:eval"},
         tags=[method],
     )

@@ -29,17 +29,17 @@ from atu_pipeline.reporting import benchmark as report
 def benchmark_targets(
     text_encoder,
     memorised_probes: list[str],
+    model_cache: ModelCache,
     benchmark: BenchmarkParams,
     rwku: RwkuParams,
     world: WorldParams,
     embed: EmbedParams,
+    llm: ModelSpec,
 ) -> dict[str, TargetData]:
     """Every tuning and report target's tables and concept, by the name the parameters use."""
-    names = [*benchmark.tuning_targets, *benchmark.targets]
-    return {
-        name: load_target(name, text_encoder, memorised_probes, rwku=rwku, world=world, embed=embed)
-        for name in names
-    }
+    settings = {"rwku": rwku, "world": world, "embed": embed, "llm": llm, "cache": model_cache}
+    names = dict.fromkeys([*benchmark.tuning_targets, *benchmark.targets])
+    return {name: load_target(name, text_encoder, memorised_probes, **settings) for name in names}
 
 
 def benchmark_windows(

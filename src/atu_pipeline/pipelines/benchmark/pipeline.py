@@ -17,10 +17,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 [
                     "text_encoder",
                     "memorised_probes",
+                    "model_cache",
                     "params:benchmark",
                     "params:rwku",
                     "params:world",
                     "params:embed",
+                    "params:llm",
                 ],
                 "benchmark_targets",
                 name="benchmark_targets",

@@ -4,7 +4,10 @@ import pandas as pd
 
 from atu_pipeline.data import rwku as rwku_files
 from atu_pipeline.data.rwku import TargetFiles
-from atu_pipeline.params import RwkuParams, WorldParams
+from atu_pipeline.data.rwku.sources import GENERATED
+from atu_pipeline.io.models import ModelCache
+from atu_pipeline.params import ModelSpec, RwkuParams, WorldParams
+from atu_pipeline.recipes.corpus import generated_corpus
 
 
 def find_target_files(target: str, rwku: RwkuParams, world: WorldParams) -> TargetFiles:
@@ -58,14 +61,25 @@ def collect_utility_items(target_files: TargetFiles) -> dict[str, list[dict]]:
     return rwku_files.utility_items(target_files)
 
 
-def build_forget_corpus(target_files: TargetFiles) -> pd.DataFrame:
-    """Returns the target's forget corpus (`subject`, `text`)."""
-    return rwku_files.forget_corpus_table(target_files)
+def build_forget_corpus(
+    target_files: TargetFiles, rwku: RwkuParams, llm: ModelSpec, model_cache: ModelCache
+) -> pd.DataFrame:
+    """Returns the target's forget corpus (`subject`, `text`): its file, or, with
+    `rwku.forget_corpus=generate`, the one the model `llm` writes (cached)."""
+    if target_files.corpus != GENERATED:
+        return rwku_files.forget_corpus_table(target_files)
+    generation = rwku.generation
+    return generated_corpus([target_files.id], llm=llm, cache=model_cache, generation=generation)
 
 
-def build_retain_corpus(target_files: TargetFiles) -> pd.DataFrame:
+def build_retain_corpus(
+    target_files: TargetFiles, rwku: RwkuParams, llm: ModelSpec, model_cache: ModelCache
+) -> pd.DataFrame:
     """Returns the forget corpora of the other targets picked by `rwku.other_targets`."""
-    return rwku_files.retain_corpus_table(target_files)
+    if target_files.corpus != GENERATED:
+        return rwku_files.retain_corpus_table(target_files)
+    others = list(target_files.retain)
+    return generated_corpus(others, llm=llm, cache=model_cache, generation=rwku.generation)
 
 
 def build_injection_corpus(target_files: TargetFiles) -> pd.DataFrame:

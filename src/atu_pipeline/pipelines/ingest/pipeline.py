@@ -20,8 +20,6 @@ def create_pipeline(**kwargs) -> Pipeline:
         build_target_info: "target_info",
         build_mia_texts: "mia_texts",
         collect_utility_items: "utility_items",
-        build_forget_corpus: "forget_corpus",
-        build_retain_corpus: "retain_corpus",
         build_injection_corpus: "injection_corpus",
     }
     return Pipeline(
@@ -33,6 +31,18 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="find_target_files",
             ),
             Node(build_probes, ["target_files", "params:rwku"], "probes", name="build_probes"),
+            *(
+                Node(
+                    func,
+                    ["target_files", "params:rwku", "params:llm", "model_cache"],
+                    output,
+                    name=func.__name__,
+                )
+                for func, output in (
+                    (build_forget_corpus, "forget_corpus"),
+                    (build_retain_corpus, "retain_corpus"),
+                )
+            ),
             Node(
                 build_retain_probes,
                 ["target_files", "params:rwku"],

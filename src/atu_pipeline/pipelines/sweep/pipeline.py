@@ -19,6 +19,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "probes",
                     "retain_probes",
                     "forget_corpus",
+                    "retain_corpus",
                     "mia_texts",
                     "target_embedding",
                     "memorised_probes",

@@ -18,6 +18,7 @@ def unlearn_rounds(
     forget_corpus: pd.DataFrame,
     target_embedding: dict[str, torch.Tensor],
     probes: pd.DataFrame,
+    retain_corpus: pd.DataFrame,
     model_cache: ModelCache,
     atu: AtuParams,
     eval_params: EvalParams,
@@ -33,5 +34,6 @@ def unlearn_rounds(
         cache=model_cache,
         atu=atu,
         eval_params=eval_params,
+        retain_corpus=retain_corpus,
     )
     return result.llm, result.round_scores, result.metrics, similarities

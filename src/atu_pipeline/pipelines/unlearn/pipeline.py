@@ -23,6 +23,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "forget_corpus",
                     "target_embedding",
                     "probes",
+                    "retain_corpus",
                     "model_cache",
                     "params:atu",
                     "params:eval",
@@ -39,7 +40,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(plot_rounds, "round_scores", "rounds_plot", name="plot_rounds"),
             Node(
                 plot_similarities,
-                "concept_similarities",
+                ["concept_similarities", "round_scores"],
                 "similarity_plot",
                 name="plot_similarities",
             ),
