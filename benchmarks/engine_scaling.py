@@ -3,6 +3,7 @@ whether the per-point results are identical. Every run starts from an empty chec
 (the injected subject model comes from the project's cache, as a kedro run leaves it).
 
     .venv/bin/python benchmarks/engine_scaling.py --workers 1 2
+    .venv/bin/python benchmarks/engine_scaling.py --steps-per-round 5   # shorter points
 """
 
 import argparse
@@ -58,8 +59,12 @@ def cpu_seconds() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--steps-per-round", type=int, help="unlearning steps (default: conf)")
     args = parser.parse_args()
     s = settings()
+    if args.steps_per_round:
+        shorter = {"steps_per_round": args.steps_per_round}
+        s |= {name: s[name].model_copy(update=shorter) for name in ("atu", "ga", "npo")}
     base = load_llm(s["llm"].spec, cache=CACHE)
     encoder = load_encoder(s["encoder"].spec)
     world = s["world"]

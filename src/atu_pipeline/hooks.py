@@ -8,7 +8,8 @@ from pathlib import Path
 from kedro.framework.hooks import hook_impl
 from pydantic import BaseModel
 
-from atu_pipeline.tracking import flatten, tag_experiment
+from atu_pipeline.params import TrackingParams
+from atu_pipeline.tracking import flatten, log_unlearned_model, tag_experiment
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,21 @@ class ProjectHooks:
             print(f"{data}, minutes {minutes:.1f}", flush=True)  # the run's verdict, on stdout
         if short_name == self.MODEL_DATASET:
             self._tag_model_path(dataset_name)
+            if self._tracking().log_model:
+                self._log_model(dataset_name, data)
+
+    def _tracking(self) -> TrackingParams:
+        if "params:tracking" not in self._catalog:
+            return TrackingParams()
+        return TrackingParams.model_validate(self._catalog.load("params:tracking"))
+
+    @staticmethod
+    def _log_model(dataset_name: str, llm) -> None:
+        import mlflow
+
+        if mlflow.active_run() is not None:
+            log.info("logging %s to MLflow as a transformers model", dataset_name)
+            log_unlearned_model(llm.model, llm.tokenizer, dataset_name)
 
     def _tag_model_path(self, dataset_name: str) -> None:
         import mlflow

@@ -240,6 +240,14 @@ class SweepParams(Params):
 Method = Annotated[str, Field(pattern=r"^(atu|ga|npo)(\+(gd|kl))?$")]
 
 
+class TrackingParams(Params):
+    """What reaches MLflow besides parameters, metrics and plots."""
+
+    # the unlearned model as an MLflow `transformers` model, to register and serve it; it copies
+    # the weights into the artifact store (with LoRA: the adapters alone)
+    log_model: bool = False
+
+
 class EngineParams(Params):
     """Where a sweep's or a benchmark's points run (recipes/engine.py)."""
 

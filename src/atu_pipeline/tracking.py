@@ -8,6 +8,7 @@ repr string (reference/kedro.md, stack trap 2), which MLflow's compare view cann
 """
 
 import logging
+import tempfile
 
 from pydantic import BaseModel
 
@@ -28,12 +29,13 @@ def flatten(prefix: str, value: object) -> dict[str, object]:
     return {prefix: value}
 
 
-# MLflow 3 opens an experiment without a kind on its GenAI pages; this kind opens it on its runs.
+# The experiment's kind, for MLflow's experiment list and APIs. MLflow 3.17's UI still opens it on
+# its GenAI pages unless the URL asks for `workflowType=machine_learning` (README).
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 
 
 def tag_experiment(experiment_id: str) -> None:
-    """Mark the experiment as model development, so the MLflow UI opens it on its runs."""
+    """Marks the experiment as model development (custom training, not a GenAI app)."""
     import mlflow
 
     client = mlflow.MlflowClient()
@@ -85,3 +87,29 @@ def log_child_run(
         client.log_batch(run_id, metrics=metrics[start : start + 10 * MAX_BATCH])
     client.set_terminated(run_id, end_time=now)
     return run_id
+
+
+def log_unlearned_model(model, tokenizer, name: str) -> None:
+    """Logs a Hugging Face causal LM to the active run as an MLflow `transformers` model, so it
+    can be registered and served; a LoRA model logs its adapters alone, as artifacts."""
+    import mlflow
+
+    if hasattr(model, "peft_config"):
+        with tempfile.TemporaryDirectory() as folder:
+            model.save_pretrained(folder)
+            mlflow.log_artifacts(folder, f"{name}_adapters")
+        return
+    mlflow.transformers.log_model(
+        {"model": model, "tokenizer": tokenizer},
+        name=name,
+        task="text-generation",
+        pip_requirements=serving_requirements(),  # MLflow's own guess asks for torchvision
+    )
+
+
+def serving_requirements() -> list[str]:
+    """What serving the logged model needs, pinned to this environment's versions (without
+    local labels such as `+cpu`, which PyPI does not serve)."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name).split('+')[0]}" for name in ("torch", "transformers")]
