@@ -53,22 +53,27 @@ def mlflow_api(base: str, path: str, body: dict) -> dict:
 
 
 def newest_parent_and_children(base: str, experiment: str) -> tuple[str, list[str]]:
-    """The newest finished benchmark or sweep run and its child runs' ids."""
+    """The newest benchmark or sweep run that has child runs, and their ids."""
     found = mlflow_api(
         base,
         "runs/search",
         {
             "experiment_ids": [experiment],
-            "filter": "attributes.status = 'FINISHED'",
             "order_by": ["attributes.start_time DESC"],
-            "max_results": 500,
+            "max_results": 1000,
         },
     )["runs"]
     tags = lambda run: {t["key"]: t["value"] for t in run["data"].get("tags", [])}  # noqa: E731
-    parents = [r for r in found if tags(r).get("mlflow.runName") in ("benchmark", "sweep")]
-    parent = parents[0]["info"]["run_id"]
-    children = [r["info"]["run_id"] for r in found if tags(r).get("mlflow.parentRunId") == parent]
-    return parent, children
+    for run in found:
+        if tags(run).get("mlflow.runName") not in ("benchmark", "sweep"):
+            continue
+        parent = run["info"]["run_id"]
+        children = [
+            r["info"]["run_id"] for r in found if tags(r).get("mlflow.parentRunId") == parent
+        ]
+        if children:
+            return parent, children
+    raise SystemExit("no benchmark or sweep run with child runs in this experiment")
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 bootstrap interval over the (target, seed) points, the ratios to the model before unlearning,
 the tuning table, the per-point table and the trade-off plot."""
 
+import re
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -205,6 +207,12 @@ def plot_tradeoff(results: dict, bench: BenchmarkParams) -> Figure:
     return figure
 
 
+def metric_name(*parts: str) -> str:
+    """An MLflow metric key from report labels: `atu+kl (never tuned on)`, `ratio:forget` become
+    `atu_kl_never_tuned_on`, `ratio_forget` (MLflow refuses brackets and plus signs)."""
+    return "/".join(re.sub(r"[^A-Za-z0-9/.-]+", "_", part).strip("_") for part in parts)
+
+
 def benchmark_metrics(results: dict, bench: BenchmarkParams) -> dict[str, list[dict]]:
     """Every method's mean per metric and ratio, as MLflow metrics `benchmark/<row>/<metric>`."""
     summary = summary_table(point_table(results), bench)
@@ -212,7 +220,7 @@ def benchmark_metrics(results: dict, bench: BenchmarkParams) -> dict[str, list[d
     for _, row in summary.iterrows():
         for column, value in row.items():
             if column not in ("row", "n") and np.isfinite(value):
-                metrics[f"benchmark/{row['row']}/{column.replace(':', '_')}"] = [
+                metrics[metric_name("benchmark", row["row"], column)] = [
                     {"value": float(value), "step": 0}
                 ]
     return metrics
