@@ -12,7 +12,7 @@ import resource
 import time
 from functools import partial
 from pathlib import Path
-from tempfile import mkdtemp
+from tempfile import TemporaryDirectory
 
 import pandas as pd
 from kedro.config import OmegaConfigLoader
@@ -114,7 +114,9 @@ def main() -> None:
     print("| workers | torch threads each | wall (min) | CPU (min) | CPU use (of all cores) |")
     print("|---:|---:|---:|---:|---:|")
     for workers in args.workers:
-        cache = ModelCache(mkdtemp(prefix=f"scaling_{workers}_"))
+        # GA and NPO keep ~1 GB of checkpoints per round: each run's cache is deleted after it
+        folder = TemporaryDirectory(prefix=f"scaling_{workers}_")
+        cache = ModelCache(folder.name)
         shared = SharedWork.persisted(subject, windows, {}, cache, s["eval"])
         engine = p.EngineParams(mode="local", workers=workers, dashboard=False)
         threads = max(1, (os.cpu_count() or 1) // workers)
@@ -124,6 +126,7 @@ def main() -> None:
         results = run_points(jobs, run_one, engine=engine)
         wall, used = time.perf_counter() - started, cpu_seconds() - cpu
         tables[workers] = [scores for _, scores in results]
+        folder.cleanup()
         share = used / (wall * (os.cpu_count() or 1))
         print(
             f"| {workers} | {threads} | {wall / 60:.1f} | {used / 60:.1f} | {share:.0%} |",

@@ -15,7 +15,7 @@ in its saved state). MLflow: the experiment page, and the compare view of the ne
 import argparse
 import json
 from pathlib import Path
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 from playwright.sync_api import sync_playwright
 
@@ -47,8 +47,12 @@ VIZ_STATE = {  # kedro-viz's saved state: collapsed groups, light theme, no tour
 
 
 def mlflow_api(base: str, path: str, body: dict) -> dict:
-    request = f"{base}/ajax-api/2.0/mlflow/{path}"
-    with urlopen(request, data=json.dumps(body).encode()) as response:  # noqa: S310 (localhost)
+    request = Request(
+        f"{base}/ajax-api/2.0/mlflow/{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urlopen(request) as response:  # noqa: S310 (localhost)
         return json.load(response)
 
 
