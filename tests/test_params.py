@@ -19,6 +19,7 @@ from atu_pipeline.params import (
     ModelSpec,
     RwkuParams,
     SweepParams,
+    TrackingParams,
     WorldParams,
 )
 from atu_pipeline.recipes.benchmark import method_settings
@@ -44,6 +45,7 @@ GROUPS = {
     "attack": AttackParams,
     "benchmark": BenchmarkParams,
     "engine": EngineParams,
+    "tracking": TrackingParams,
 }
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from kedro.framework.hooks import hook_impl
 from pydantic import BaseModel
 
-from atu_pipeline.params import TrackingParams
 from atu_pipeline.tracking import flatten, log_unlearned_model, tag_experiment
 
 log = logging.getLogger(__name__)
@@ -42,13 +41,17 @@ class ProjectHooks:
             print(f"{data}, minutes {minutes:.1f}", flush=True)  # the run's verdict, on stdout
         if short_name == self.MODEL_DATASET:
             self._tag_model_path(dataset_name)
-            if self._tracking().log_model:
+            if self._log_model_asked():
                 self._log_model(dataset_name, data)
 
-    def _tracking(self) -> TrackingParams:
+    def _log_model_asked(self) -> bool:
+        """`tracking.log_model` (params.TrackingParams; read raw: hooks sit above params)."""
         if "params:tracking" not in self._catalog:
-            return TrackingParams()
-        return TrackingParams.model_validate(self._catalog.load("params:tracking"))
+            return False
+        tracking = self._catalog.load("params:tracking")
+        if isinstance(tracking, BaseModel):
+            tracking = tracking.model_dump()
+        return bool(tracking.get("log_model", False))
 
     @staticmethod
     def _log_model(dataset_name: str, llm) -> None:
