@@ -86,11 +86,25 @@ def generate(
     Only the new tokens are decoded (sliced by token count, not by string length), each
     cut at its first stop id, with special tokens skipped.
     """
-    seqs = [prompt_ids(llm.tokenizer, p) for p in prompts]
     stops, pid = stop_ids(llm), pad_id(llm)
     config = GenerationConfig(
         do_sample=False, max_new_tokens=max_new_tokens, eos_token_id=stops, pad_token_id=pid
     )
+    texts = generate_in_batches(llm, prompts, config, batch_size, on_batch)
+    return [text.strip() for text in texts]
+
+
+def generate_in_batches(
+    llm: CausalLM,
+    prompts: list[str],
+    config: GenerationConfig,
+    batch_size: int,
+    on_batch: OnBatch | None,
+) -> list[str]:
+    """`model.generate` over length-sorted, left-padded batches; each row's new tokens decoded
+    up to its first stop id, in input order."""
+    seqs = [prompt_ids(llm.tokenizer, p) for p in prompts]
+    stops, pid = stop_ids(llm), pad_id(llm)
     outputs: list[str] = [""] * len(prompts)
     with eval_mode(llm.model):
         for done, rows in enumerate(batches_by_length(seqs, batch_size)):
@@ -101,8 +115,9 @@ def generate(
                 generation_config=config,
             )
             for row, new in zip(rows, out[:, ids.shape[1] :].tolist(), strict=True):
-                text = llm.tokenizer.decode(cut_at_stop(new, stops), skip_special_tokens=True)
-                outputs[row] = text.strip()
+                outputs[row] = llm.tokenizer.decode(
+                    cut_at_stop(new, stops), skip_special_tokens=True
+                )
             if on_batch is not None:
                 on_batch(min((done + 1) * batch_size, len(prompts)), len(prompts))
     return outputs
@@ -121,7 +136,6 @@ def sample(
 ) -> list[str]:
     """Sampled continuations (temperature, nucleus top-p) of rendered prompts, in input order;
     the same seed and batches give the same texts."""
-    seqs = [prompt_ids(llm.tokenizer, p) for p in prompts]
     stops, pid = stop_ids(llm), pad_id(llm)
     config = GenerationConfig(
         do_sample=True,
@@ -131,23 +145,8 @@ def sample(
         eos_token_id=stops,
         pad_token_id=pid,
     )
-    outputs: list[str] = [""] * len(prompts)
     torch.manual_seed(seed)
-    with eval_mode(llm.model):
-        for done, rows in enumerate(batches_by_length(seqs, batch_size)):
-            ids, mask = pad([seqs[i] for i in rows], pid, "left")
-            out = llm.model.generate(
-                input_ids=ids.to(llm.device),
-                attention_mask=mask.to(llm.device),
-                generation_config=config,
-            )
-            for row, new in zip(rows, out[:, ids.shape[1] :].tolist(), strict=True):
-                outputs[row] = llm.tokenizer.decode(
-                    cut_at_stop(new, stops), skip_special_tokens=True
-                )
-            if on_batch is not None:
-                on_batch(min((done + 1) * batch_size, len(prompts)), len(prompts))
-    return outputs
+    return generate_in_batches(llm, prompts, config, batch_size, on_batch)
 
 
 def _right_padded_logits(
