@@ -86,25 +86,24 @@ def generate(
     Only the new tokens are decoded (sliced by token count, not by string length), each
     cut at its first stop id, with special tokens skipped.
     """
-    stops, pid = stop_ids(llm), pad_id(llm)
-    config = GenerationConfig(
-        do_sample=False, max_new_tokens=max_new_tokens, eos_token_id=stops, pad_token_id=pid
-    )
-    texts = generate_in_batches(llm, prompts, config, batch_size, on_batch)
+    decoding = {"do_sample": False, "max_new_tokens": max_new_tokens}
+    texts = generate_in_batches(llm, prompts, decoding, batch_size, on_batch)
     return [text.strip() for text in texts]
 
 
 def generate_in_batches(
     llm: CausalLM,
     prompts: list[str],
-    config: GenerationConfig,
+    decoding: dict,
     batch_size: int,
     on_batch: OnBatch | None,
 ) -> list[str]:
-    """`model.generate` over length-sorted, left-padded batches; each row's new tokens decoded
-    up to its first stop id, in input order."""
+    """`model.generate` with the `decoding` settings (GenerationConfig fields) over
+    length-sorted, left-padded batches, stopping at the model's stop ids; each row's new tokens
+    decoded up to its first stop id, in input order."""
     seqs = [prompt_ids(llm.tokenizer, p) for p in prompts]
     stops, pid = stop_ids(llm), pad_id(llm)
+    config = GenerationConfig(**decoding, eos_token_id=stops, pad_token_id=pid)
     outputs: list[str] = [""] * len(prompts)
     with eval_mode(llm.model):
         for done, rows in enumerate(batches_by_length(seqs, batch_size)):
@@ -136,17 +135,14 @@ def sample(
 ) -> list[str]:
     """Sampled continuations (temperature, nucleus top-p) of rendered prompts, in input order;
     the same seed and batches give the same texts."""
-    stops, pid = stop_ids(llm), pad_id(llm)
-    config = GenerationConfig(
-        do_sample=True,
-        temperature=temperature,
-        top_p=top_p,
-        max_new_tokens=max_new_tokens,
-        eos_token_id=stops,
-        pad_token_id=pid,
-    )
+    decoding = {
+        "do_sample": True,
+        "temperature": temperature,
+        "top_p": top_p,
+        "max_new_tokens": max_new_tokens,
+    }
     torch.manual_seed(seed)
-    return generate_in_batches(llm, prompts, config, batch_size, on_batch)
+    return generate_in_batches(llm, prompts, decoding, batch_size, on_batch)
 
 
 def _right_padded_logits(
