@@ -1,6 +1,7 @@
 """GA, NPO, the sweep and the comparison, end to end in the `test` environment."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -56,6 +57,7 @@ def test_sweep_logs_one_child_run_per_point_and_compares_them(tmp_path):
         ran = point["ended"] - point["started"]
         logged = (child["end_time"] - child["start_time"]).total_seconds()
         assert logged == pytest.approx(ran, abs=0.01)
+        assert not Path(point["checkpoints"]).exists()  # deleted once the point was recorded
     import mlflow
 
     experiment = mlflow.get_experiment(parent["experiment_id"].iloc[0])

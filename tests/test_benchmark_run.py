@@ -1,6 +1,7 @@
 """`kedro run --pipeline benchmark --env test`: tuning on validation, report on test, resumable."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 from kedro_run import mlflow_runs, run
@@ -25,6 +26,11 @@ def test_benchmark_tunes_on_validation_reports_on_test_and_resumes(tmp_path):
     report = (out / "report.md").read_text()
     assert "| before |" in report and "| atu |" in report and "bootstrap" in report
     assert (out / "tradeoff.png").is_file()
+    # every recorded point's round checkpoints are gone (engine.keep_checkpoints: false)
+    checkpoints = {r["checkpoints"] for r in results["tuning"] + results["points"]}
+    assert len(checkpoints) == len(tuned) + len(points)
+    for path in map(Path, checkpoints):
+        assert path.parent == tmp_path / "data/06_models/cache" and not path.exists()
     runs = mlflow_runs(tmp_path)
     children = runs[runs["tags.mlflow.parentRunId"].notna()]
     assert len(children) == len(tuned) + len(points)

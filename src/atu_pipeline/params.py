@@ -258,6 +258,7 @@ class EngineParams(Params):
     resources: dict[str, float] = {}  # mode address: what each point asks of a worker ({GPU: 1})
     dashboard: bool = True
     connect_timeout: float = Field(10.0, gt=0)  # seconds to reach the scheduler at `address`
+    keep_checkpoints: bool = False  # keep a recorded point's round checkpoints (GBs per point)
 
     @model_validator(mode="after")
     def _address_for_address_mode(self) -> "EngineParams":

@@ -160,7 +160,8 @@ def unlearn_atu(
         progress.write(f"ATU {brief(log.history[-1])}")
     kept, kept_llm = keep_round(run_dir, log, atu, llm, subject_llm)
     scores = round_table(log, kept)
-    result = UnlearningResult(kept_llm, kept, scores, progress.close() | round_metrics(scores))
+    metrics = progress.close() | round_metrics(scores)
+    result = UnlearningResult(kept_llm, kept, scores, metrics, run_dir)
     similarities = {"before": similarity_before, "after": run.similarities(atu)}
     return result, similarities | {"kept_round": kept}
 

@@ -71,10 +71,9 @@ def unlearn_baseline(
     optimizer = optim_spec(train).build(llm.model.parameters())
     # NPO's reference is the model before unlearning: its NLLs, once, instead of a second model
     precision = resolve_precision(baseline.precision, llm.device)
-    is_npo = baseline.method == "npo"
-    reference = (
-        corpus_sequence_nll(llm.model, corpus, train.batch_size, precision) if is_npo else None
-    )
+    reference = None
+    if baseline.method == "npo":
+        reference = corpus_sequence_nll(llm.model, corpus, train.batch_size, precision)
     retain = retain_term(baseline, retain_corpus, llm, subject_llm)
     log = resume(run_dir, llm, None, optimizer, generator)
     log = log or RoundLog(baseline=probe_values(llm, probes, eval_params))
@@ -107,4 +106,5 @@ def unlearn_baseline(
         progress.write(f"{title} {brief(log.history[-1])}")
     kept, kept_llm = keep_round(run_dir, log, baseline, llm, subject_llm)
     scores = round_table(log, kept)
-    return UnlearningResult(kept_llm, kept, scores, progress.close() | round_metrics(scores))
+    metrics = progress.close() | round_metrics(scores)
+    return UnlearningResult(kept_llm, kept, scores, metrics, run_dir)

@@ -31,6 +31,7 @@ from atu_pipeline.recipes.points import (
     SharedWork,
     TargetData,
     align_heads,
+    discard_checkpoints,
     run_unlearning,
     table_rows,
 )
@@ -111,6 +112,8 @@ def run_benchmark(study: Study, *, folder: ResultFolder, engine: EngineParams) -
     ]
     tuned = _results(tuning, study, folder, engine)
     chosen = choose_configurations(tuned, bench.methods)
+    # the chosen configurations' tuning runs are report points too (their checkpoints resume)
+    discard_checkpoints([r for r in tuned if r["config"] != chosen[r["method"]]], engine)
     report = [
         BenchPoint("report", method, chosen[method], target, seed)
         for method in bench.methods
@@ -118,6 +121,7 @@ def run_benchmark(study: Study, *, folder: ResultFolder, engine: EngineParams) -
         for seed in bench.seeds
     ]
     reported = _results(report, study, folder, engine)
+    discard_checkpoints(tuned, engine)
     before = {target: before_scores(target, study, folder) for target in bench.targets}
     return {"tuning": tuned, "chosen": chosen, "points": reported, "before": before}
 
@@ -166,6 +170,8 @@ def _results(
         result["mlflow_run_id"] = _log(result, study)
         folder.write(point.name, result, round_scores, result["summary"])
         saved[point] = result
+        if point.stage == "report":
+            discard_checkpoints([result], engine)
 
     run_points(
         missing,
@@ -218,6 +224,7 @@ def run_point(point: BenchPoint, study: Study) -> tuple[dict, pd.DataFrame]:
             scores, target.probes, target.memorised_probes, study.shared.eval_params
         ),
         "settings": {k: str(v) for k, v in flatten("settings", settings).items()},
+        "checkpoints": str(outcome.checkpoints),
     }
     if point.stage == "report":
         result["kept"] |= full_scores(outcome.llm, target, study)

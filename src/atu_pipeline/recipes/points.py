@@ -3,7 +3,9 @@
 
 import functools
 import hashlib
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -17,6 +19,7 @@ from atu_pipeline.params import (
     AtuParams,
     BaselineParams,
     EmbedParams,
+    EngineParams,
     EvalParams,
     ModelSpec,
     RwkuParams,
@@ -205,3 +208,14 @@ def run_unlearning(
 def table_rows(table: pd.DataFrame) -> list[dict]:
     """A table as JSON-able rows (NaN as None)."""
     return table.astype(object).where(table.notna(), None).to_dict("records")
+
+
+def discard_checkpoints(results: list[dict], engine: EngineParams) -> None:
+    """Delete recorded points' round checkpoints (unless `engine.keep_checkpoints`): a point's
+    result in the study's folder is what a resumed study reads, and a GA point's checkpoints
+    alone take ~4 GB, so a study of dozens of points would otherwise fill a disk."""
+    if engine.keep_checkpoints:
+        return
+    for result in results:
+        if result and result.get("checkpoints"):
+            shutil.rmtree(Path(result["checkpoints"]), ignore_errors=True)

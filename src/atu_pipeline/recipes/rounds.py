@@ -68,6 +68,7 @@ class UnlearningResult:
     kept_round: int
     round_scores: pd.DataFrame  # one row per round, round 0 = before unlearning
     metrics: dict[str, list[dict]]  # per-step losses and per-round scores
+    checkpoints: Path  # the run's round checkpoints (a study may discard them once recorded)
 
 
 def optim_spec(train: TrainParams) -> OptimSpec:

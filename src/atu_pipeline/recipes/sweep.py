@@ -28,6 +28,7 @@ from atu_pipeline.recipes.points import (
     SharedWork,
     TargetData,
     align_heads,
+    discard_checkpoints,
     run_unlearning,
     table_rows,
 )
@@ -127,6 +128,7 @@ def run_sweep(
         )
         folder.write(point.name, result, round_scores, result["summary"])
         saved[point.name] = result
+        discard_checkpoints([result], engine)
 
     align_heads([settings for _, settings in missing], shared)
     run_one = partial(sweep_point, target=target, shared=shared, sweep=sweep)
@@ -153,6 +155,7 @@ def sweep_point(
         "history": table_rows(scores[ROUND_COLUMNS]),  # one row per round
         "utility": utility_of(outcome.llm, target, shared, sweep),
         "summary": summary_line(scores, target.probes, target.memorised_probes, shared.eval_params),
+        "checkpoints": str(outcome.checkpoints),
         "started": started,
         "ended": time.time(),
     }
