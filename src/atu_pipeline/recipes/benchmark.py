@@ -114,11 +114,12 @@ def run_benchmark(study: Study, *, folder: ResultFolder, engine: EngineParams) -
     chosen = choose_configurations(tuned, bench.methods)
     # the chosen configurations' tuning runs are report points too (their checkpoints resume)
     discard_checkpoints([r for r in tuned if r["config"] != chosen[r["method"]]], engine)
+    # seed- and target-major: whatever stops a study early, every method has the same points
     report = [
         BenchPoint("report", method, chosen[method], target, seed)
-        for method in bench.methods
-        for target in bench.targets
         for seed in bench.seeds
+        for target in bench.targets
+        for method in bench.methods
     ]
     reported = _results(report, study, folder, engine)
     discard_checkpoints(tuned, engine)
