@@ -40,3 +40,19 @@ def test_benchmark_tunes_on_validation_reports_on_test_and_resumes(tmp_path):
     again = json.loads((out / "results.json").read_text())
     assert again["points"] == results["points"]
     assert len(mlflow_runs(tmp_path)) == len(runs) + 1  # its own session run only
+
+
+def test_batch_points_unlearn_a_group_and_score_each_member(tmp_path):
+    run("benchmark", tmp_path, benchmark={"batch": 2, "methods": ["atu", "ga"]})
+    out = tmp_path / "data/08_reporting/benchmark"
+    results = json.loads((out / "results.json").read_text())
+    assert {r["target"] for r in results["tuning"]} == {"1"}  # tuning stays one target at a time
+    assert [(r["method"], r["target"]) for r in results["points"]] == [
+        ("atu", "2+3"),
+        ("ga", "2+3"),
+    ]
+    for result in results["points"]:
+        members = result["members"]
+        assert len(members) == 2 and all(0 <= m["kept"] <= 100 for m in members.values())
+    report = (out / "report.md").read_text()
+    assert "2+3 unlearned 2 at a time" in report and "Each target of a batch point alone" in report

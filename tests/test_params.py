@@ -131,3 +131,11 @@ def test_benchmark_variants_add_a_retain_term_and_unknown_ones_are_refused():
     assert settings["npo+kl"][0].retain.kind == "kl" and settings["npo+kl"][0].method == "npo"
     with pytest.raises(ValidationError, match="pattern"):
         BenchmarkParams(targets=["1"], methods=["ga+xx"])
+
+
+def test_benchmark_batch_groups_report_targets_and_knows_which_groups_were_tuned_on():
+    bench = BenchmarkParams(targets=["1", "2", "3", "4"], tuning_targets=["1"], batch=2)
+    assert bench.report_targets == ["1+2", "3+4"]
+    assert bench.tuned_on("1+2") and not bench.tuned_on("3+4") and not bench.tuned_on(3)
+    with pytest.raises(ValueError, match="batch=3: the 4 report targets"):
+        BenchmarkParams(targets=["1", "2", "3", "4"], batch=3)

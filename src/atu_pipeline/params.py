@@ -283,6 +283,9 @@ class BenchmarkParams(Params):
     # per method, its configurations as changes to params:<method>; [{}] = the defaults alone
     configurations: dict[Method, list[dict]] = {}
     retain_weight: float = Field(1.0, ge=0)  # of the retain term of the `+gd` / `+kl` variants
+    # targets unlearned at once (RWKU's batch setting): report points take `targets` in
+    # consecutive groups of this many; tuning stays one target at a time
+    batch: int = Field(1, ge=1)
     utility_limits: UtilityLimits = {"other_targets": None, "general_text": None}
     bootstrap: int = Field(2000, ge=100)  # resamples of the (target, seed) points
     confidence: float = Field(0.95, gt=0, lt=1)
@@ -299,7 +302,23 @@ class BenchmarkParams(Params):
             raise ValueError(
                 "benchmark.tuning_targets: several configurations need targets to choose on"
             )
+        if len(self.targets) % self.batch:
+            raise ValueError(
+                f"benchmark.batch={self.batch}: the {len(self.targets)} report targets must "
+                f"split into whole groups of {self.batch}"
+            )
         return self
+
+    @property
+    def report_targets(self) -> list[str]:
+        """The report points' targets: each target alone, or groups such as `1+2` (batch)."""
+        size = self.batch
+        groups = [self.targets[start : start + size] for start in range(0, len(self.targets), size)]
+        return ["+".join(group) for group in groups]
+
+    def tuned_on(self, target: str) -> bool:
+        """Whether a report target (or any member of a group) was also a tuning target."""
+        return any(member in self.tuning_targets for member in str(target).split("+"))
 
 
 class CompareParams(Params):

@@ -42,6 +42,21 @@ def test_hinge_averages_over_real_positions_only():
     assert abs(loss.item() - 0.025) < 1e-6
 
 
+def test_hinge_against_several_concepts_takes_each_positions_largest_similarity():
+    """Positions (1, 0) and (0, 1); concepts (1, 0) and (1, 1): the similarities are (1, 0.7071)
+    and (0, 0.7071), their largest 1 and 0.7071; at τ 0.5: ((1 − 0.5) + (0.7071 − 0.5)) / 2 =
+    0.35355. The first concept alone gives (0.5 + 0) / 2 = 0.25."""
+    predicted = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    concepts = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    mask = torch.ones(1, 2)
+    loss = unlearning_hinge_loss(predicted, concepts, mask, tau=0.5)
+    assert abs(loss.item() - (0.5 + (2**-0.5 - 0.5)) / 2) < 1e-6
+    alone = unlearning_hinge_loss(predicted, concepts[0], mask, tau=0.5)
+    assert abs(alone.item() - 0.25) < 1e-6
+    single = unlearning_hinge_loss(predicted, concepts[:1], mask, tau=0.5)
+    assert single.item() == alone.item()  # one concept as (1, D) is the (D,) case
+
+
 def test_alignment_loss_is_mean_cosine_distance_over_full_windows():
     """Positions at cos 1 and cos 0 with full windows, one without: ((1−1) + (1−0)) / 2 = 0.5."""
     predicted = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]])

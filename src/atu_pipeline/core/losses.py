@@ -24,7 +24,14 @@ def alignment_loss(
 
 
 def concept_similarity(predicted: torch.Tensor, concept: torch.Tensor) -> torch.Tensor:
-    """cos(ê_t, e_target) at every position: predicted (B, T, D), concept (D,) -> (B, T)."""
+    """cos(ê_t, e_target) at every position: predicted (B, T, D), concept (D,) -> (B, T).
+
+    Several concepts (K, D), as when several targets are unlearned at once, give the largest of
+    the K similarities: the hinge then acts wherever a prediction comes near any of them.
+    """
+    if concept.dim() == 2:
+        per_concept = [concept_similarity(predicted, one) for one in concept]
+        return torch.stack(per_concept, dim=-1).amax(dim=-1)
     return F.cosine_similarity(predicted, concept.to(predicted.dtype).expand_as(predicted), dim=-1)
 
 

@@ -26,7 +26,12 @@ from atu_pipeline.params import (
     with_changes,
 )
 from atu_pipeline.recipes.engine import run_points
-from atu_pipeline.recipes.evaluation import mia_scores, other_target_scores, utility_scores
+from atu_pipeline.recipes.evaluation import (
+    mia_scores,
+    other_target_scores,
+    probe_values,
+    utility_scores,
+)
 from atu_pipeline.recipes.points import (
     SharedWork,
     TargetData,
@@ -118,12 +123,12 @@ def run_benchmark(study: Study, *, folder: ResultFolder, engine: EngineParams) -
     report = [
         BenchPoint("report", method, chosen[method], target, seed)
         for seed in bench.seeds
-        for target in bench.targets
+        for target in bench.report_targets
         for method in bench.methods
     ]
     reported = _results(report, study, folder, engine)
     discard_checkpoints(tuned, engine)
-    before = {target: before_scores(target, study, folder) for target in bench.targets}
+    before = {target: before_scores(target, study, folder) for target in bench.report_targets}
     return {"tuning": tuned, "chosen": chosen, "points": reported, "before": before}
 
 
@@ -229,6 +234,8 @@ def run_point(point: BenchPoint, study: Study) -> tuple[dict, pd.DataFrame]:
     }
     if point.stage == "report":
         result["kept"] |= full_scores(outcome.llm, target, study)
+    if point.stage == "report" and "members" in target.info:
+        result["members"] = member_scores(outcome.llm, target, study)
     return result | {"started": started, "ended": time.time()}, scores
 
 
@@ -246,6 +253,20 @@ def full_scores(llm: CausalLM, target: TargetData, study: Study) -> dict[str, fl
     scores |= other_target_scores(llm, target.retain_probes, eval_params)
     scores |= utility_scores(llm, items, eval_params)
     return {key: score["value"] for key, score in scores.items()}
+
+
+def member_scores(llm: CausalLM, group: TargetData, study: Study) -> dict[str, dict]:
+    """A batch point's forgetting of each member alone: its own forget probes' test score
+    before unlearning and at the kept model."""
+    scores = {}
+    for member, name in group.info["members"].items():
+        own = group.probes[(group.probes["set"] == "forget") & (group.probes["subject"] == name)]
+        before, kept = (
+            probe_values(model, own, study.shared.eval_params)["test/forget/all"]
+            for model in (study.shared.subject_llm, llm)
+        )
+        scores[member] = {"before": before, "kept": kept}
+    return scores
 
 
 def before_scores(target: str, study: Study, folder: ResultFolder) -> dict[str, float]:

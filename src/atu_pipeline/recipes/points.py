@@ -157,6 +157,39 @@ def load_target(
     )
 
 
+def group_target(members: list[TargetData]) -> TargetData:
+    """Several targets unlearned at once (RWKU's batch setting), as one target: the union of
+    their forget corpora, probes and forget MIA texts, their concepts stacked (K, D) for ATU's
+    hinge on the largest similarity. What belongs to a member leaves the retain side: a member is
+    no neighbor, no retain target and no retain MIA text of another member."""
+    names = [member.info["name"] for member in members]
+
+    def union(tables: list[pd.DataFrame]) -> pd.DataFrame:
+        return pd.concat(tables, ignore_index=True).drop_duplicates(ignore_index=True)
+
+    probes = union([member.probes for member in members])
+    mia = union([member.mia_texts for member in members])
+    names_member = mia["text"].apply(lambda text: any(name in text for name in names))
+    retain_probes = union([member.retain_probes for member in members])
+    retain_corpus = union([member.retain_corpus for member in members])
+    return TargetData(
+        info={
+            "id": "+".join(member.info["id"] for member in members),
+            "name": " + ".join(names),
+            "intro": " ".join(member.info["intro"] for member in members),
+            "source": members[0].info["source"],
+            "members": {member.info["id"]: member.info["name"] for member in members},
+        },
+        probes=probes[~probes["neighbor"].isin(names)].reset_index(drop=True),
+        retain_probes=retain_probes[~retain_probes["subject"].isin(names)].reset_index(drop=True),
+        forget_corpus=union([member.forget_corpus for member in members]),
+        retain_corpus=retain_corpus[~retain_corpus["subject"].isin(names)].reset_index(drop=True),
+        mia_texts=mia[(mia["split"] == "forget") | ~names_member].reset_index(drop=True),
+        concept=torch.stack([member.concept for member in members]),
+        memorised_probes=sorted({p for member in members for p in member.memorised_probes}),
+    )
+
+
 def align_heads(settings: list[AtuParams | BaselineParams], shared: SharedWork) -> None:
     """The first alignment of every head the ATU settings need, in this process, before any
     point is submitted: workers then load each head from the cache instead of aligning it twice."""

@@ -78,7 +78,7 @@ def summary_table(points: pd.DataFrame, bench: BenchmarkParams) -> pd.DataFrame:
     groups = [("before", per_target, "before:")]
     for method, rows in points.groupby("method", sort=False):
         groups.append((method, rows, ""))
-        untuned = rows[~rows["target"].astype(str).isin(bench.tuning_targets)]
+        untuned = rows[~rows["target"].map(bench.tuned_on)]
         if bench.tuning_targets and 0 < len(untuned) < len(rows):
             groups.append((f"{method} (never tuned on)", untuned, ""))
     metrics = [metric for _, metric, _ in COLUMNS] + [f"ratio:{name}" for name in RATIOS]
@@ -119,13 +119,20 @@ def benchmark_markdown(results: dict, bench: BenchmarkParams) -> str:
         "## Tuning (validation probes of the tuning targets)",
         _tuning(results),
     ]
+    if bench.batch > 1:
+        parts += [
+            "## Each target of a batch point alone (its test forget probes)",
+            _members(results),
+        ]
     return "\n\n".join(parts) + "\n"
 
 
 def _protocol(results: dict, bench: BenchmarkParams) -> str:
-    n = len(bench.targets) * len(bench.seeds)
+    n = len(bench.report_targets) * len(bench.seeds)
+    batch = f" unlearned {bench.batch} at a time" if bench.batch > 1 else ""
     return (
-        f"Report targets {', '.join(bench.targets)} × seeds {bench.seeds}: n = {n} points per "
+        f"Report targets {', '.join(bench.report_targets)}{batch} × seeds {bench.seeds}: "
+        f"n = {n} points per "
         f"method; intervals: {bench.bootstrap} percentile-bootstrap resamples of those points. "
         f"Configurations chosen on the validation probes of the tuning targets "
         f"{', '.join(bench.tuning_targets) or '(none: one configuration each)'} × seeds "
@@ -157,10 +164,21 @@ def _ratios(summary: pd.DataFrame, points: pd.DataFrame, bench: BenchmarkParams)
         cells = [_interval(row, f"ratio:{name}", 2) for name in names]
         rows = points[points["method"] == row["row"].split(" ")[0]]
         if row["row"].endswith("(never tuned on)"):
-            rows = rows[~rows["target"].astype(str).isin(bench.tuning_targets)]
+            rows = rows[~rows["target"].map(bench.tuned_on)]
         worst = rows["ratio:forget"].max()
         lines.append(f"| {row['row']} | {row['n']} | " + " | ".join(cells) + f" | {worst:.2f} |")
     return "\n".join(lines)
+
+
+def _members(results: dict) -> str:
+    rows = [
+        {"method": result["method"], "point target": result["target"], "seed": result["seed"]}
+        | {"member": member, "before": score["before"], "kept": score["kept"]}
+        | {"ratio": score["kept"] / score["before"] if score["before"] else np.nan}
+        for result in results["points"]
+        for member, score in result.get("members", {}).items()
+    ]
+    return markdown_table(pd.DataFrame(rows))
 
 
 def _tuning(results: dict) -> str:

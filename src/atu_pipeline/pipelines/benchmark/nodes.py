@@ -22,7 +22,7 @@ from atu_pipeline.params import (
 )
 from atu_pipeline.recipes import benchmark as recipe
 from atu_pipeline.recipes.embed import cached_window_embeddings
-from atu_pipeline.recipes.points import SharedWork, TargetData, load_target
+from atu_pipeline.recipes.points import SharedWork, TargetData, group_target, load_target
 from atu_pipeline.reporting import benchmark as report
 
 
@@ -36,10 +36,17 @@ def benchmark_targets(
     embed: EmbedParams,
     llm: ModelSpec,
 ) -> dict[str, TargetData]:
-    """Every tuning and report target's tables and concept, by the name the parameters use."""
+    """Every tuning and report target's tables and concept, by the name the parameters use,
+    and each group of targets unlearned at once (`benchmark.batch`) as `1+2`."""
     settings = {"rwku": rwku, "world": world, "embed": embed, "llm": llm, "cache": model_cache}
     names = dict.fromkeys([*benchmark.tuning_targets, *benchmark.targets])
-    return {name: load_target(name, text_encoder, memorised_probes, **settings) for name in names}
+    targets = {
+        name: load_target(name, text_encoder, memorised_probes, **settings) for name in names
+    }
+    for group in benchmark.report_targets:
+        if group not in targets:
+            targets[group] = group_target([targets[name] for name in group.split("+")])
+    return targets
 
 
 def benchmark_windows(
@@ -52,7 +59,8 @@ def benchmark_windows(
 ) -> dict[str, torch.Tensor]:
     """One alignment corpus for every point: all benchmark targets' corpora, in id order, so
     that every target's points share one head per hook layer and seed."""
-    targets = sorted(benchmark_targets.values(), key=lambda target: target.info["id"])
+    singles = [target for target in benchmark_targets.values() if "members" not in target.info]
+    targets = sorted(singles, key=lambda target: target.info["id"])  # a group repeats its members
     texts = [text for target in targets for text in target.forget_corpus["text"]]
     return cached_window_embeddings(
         texts,
