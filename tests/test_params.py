@@ -78,8 +78,11 @@ def test_trainable_blocks_must_lie_below_the_hook_layer():
     AtuParams(**atu, trainable={"first_layer": 4})
     AtuParams(**atu, trainable={"mode": "all", "first_layer": 9})  # all blocks: no range
     for trainable in ({"first_layer": 5}, {"first_layer": 0, "last_layer": 5}):
-        with pytest.raises(ValidationError, match=r"below the hook layer atu.layer=5.*0\.\.4"):
+        with pytest.raises(ValidationError, match=r"below the hook layer \(atu.layer=5\).*0\.\.4"):
             AtuParams(**atu, trainable=trainable)
+    auto = atu | {"layer": "auto", "layer_candidates": [8, 3]}  # every candidate must do
+    with pytest.raises(ValidationError, match=r"lowest of atu.layer_candidates=3\).*0\.\.2"):
+        AtuParams(**auto, trainable={"first_layer": 4})
 
 
 def test_sweep_namespaces_name_their_coordinates_without_dots():

@@ -87,3 +87,10 @@ def test_inject_caches_the_injected_model(tmp_path):
     assert {"base", "injected"} <= set(report.columns)
     cached = list((tmp_path / "data/06_models/cache").glob("*/recipe.json"))
     assert any("inject" in p.read_text() for p in cached)
+
+
+def test_layer_auto_writes_the_candidates_table(tmp_path):
+    run("align", tmp_path, atu={"layer": "auto"})
+    choice = pd.read_csv(tmp_path / "data/08_reporting/layer_choice.csv")
+    assert choice["layer"].tolist() == [1, 2] and choice["auc"].between(0, 1).all()
+    assert mlflow_runs(tmp_path).iloc[0]["params.atu.layer"] == "auto"

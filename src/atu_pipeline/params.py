@@ -166,7 +166,11 @@ class RoundsParams(Params):
 
 
 class AtuParams(RoundsParams):
-    layer: int = Field(10, ge=1)
+    layer: Annotated[int, Field(ge=1)] | Literal["auto"] = 10
+    # layer auto (beyond the paper): the candidate whose briefly aligned head (auto_align_steps)
+    # best separates the target's texts from the other targets' (recipes.atu.choose_layer)
+    layer_candidates: list[Annotated[int, Field(ge=1)]] = Field([10], min_length=1)
+    auto_align_steps: int = Field(100, ge=1)
     head: HeadParams = HeadParams()
     align: TrainParams
     first_align_steps: int = Field(400, ge=1)
@@ -194,12 +198,14 @@ class AtuParams(RoundsParams):
         """Blocks from the hook layer up never run during unlearning, so they cannot train."""
         if self.trainable.mode == "all":
             return self
+        hook = min(self.layer_candidates) if self.layer == "auto" else self.layer
         first, last = self.trainable.first_layer, self.trainable.last_layer
-        last = self.layer - 1 if last is None else last
-        if not first <= last < self.layer:
+        last = hook - 1 if last is None else last
+        if not first <= last < hook:
+            name = "the lowest of atu.layer_candidates" if self.layer == "auto" else "atu.layer"
             raise ValueError(
                 f"atu.trainable: blocks {first}..{last} must lie below the hook layer "
-                f"atu.layer={self.layer}, i.e. within the 0-based blocks 0..{self.layer - 1}"
+                f"({name}={hook}), i.e. within the 0-based blocks 0..{hook - 1}"
             )
         return self
 

@@ -3,12 +3,18 @@ unlearning (head frozen) and re-alignment (LLM frozen), probes scored after ever
 every round checkpointed, and the keep rule."""
 
 import copy
+import logging
 from dataclasses import dataclass
 
 import pandas as pd
 import torch
 
-from atu_pipeline.core.atu import align_head, concept_similarities, unlearn_steps
+from atu_pipeline.core.atu import (
+    align_head,
+    concept_similarities,
+    separation_auc,
+    unlearn_steps,
+)
 from atu_pipeline.core.checkpoint import load_head, save_head
 from atu_pipeline.core.head import EmbeddingHead, HeadConfig
 from atu_pipeline.core.llm import CausalLM, check_layer, fingerprint, pick_device
@@ -16,7 +22,7 @@ from atu_pipeline.core.schedule import Round, build_rounds, quantile_tau
 from atu_pipeline.core.training import RetainTerm, means, resolve_precision
 from atu_pipeline.core.windows import TokenizedCorpus, WindowSet, tokenize_corpus
 from atu_pipeline.io.models import ModelCache
-from atu_pipeline.params import AtuParams, EvalParams
+from atu_pipeline.params import AtuParams, EvalParams, with_changes
 from atu_pipeline.recipes.evaluation import probe_values
 from atu_pipeline.recipes.rounds import (
     RoundLog,
@@ -35,6 +41,9 @@ from atu_pipeline.recipes.rounds import (
     trainable_copy,
 )
 from atu_pipeline.reporting.progress import StepLog
+
+logger = logging.getLogger(__name__)
+LAYER_CHOICE_COLUMNS = ["layer", "auc", "target_cos", "other_cos"]  # atu.layer=auto's table
 
 
 def first_alignment(
@@ -78,6 +87,71 @@ def first_alignment(
     )
     save_head(head.cpu(), cache.path(key))
     return head, progress.close()
+
+
+def choose_layer(
+    subject_llm: CausalLM,
+    windows: WindowSet,
+    forget_corpus: pd.DataFrame,
+    retain_corpus: pd.DataFrame | None,
+    concept: torch.Tensor,
+    *,
+    cache: ModelCache,
+    atu: AtuParams,
+) -> tuple[AtuParams, pd.DataFrame]:
+    """`atu.layer: auto` (beyond the paper, whose hook layer is hand-picked): at each candidate
+    layer a briefly aligned head (`auto_align_steps`) predicts the windows of the target's texts
+    and of the other targets' texts; the hook layer is the one whose predictions separate the
+    two best by similarity to the concept (`separation_auc`). It reads the corpora, never a
+    probe. Returns the settings at that layer and the candidates' table (empty for a set layer).
+    """
+    if atu.layer != "auto":
+        return atu, pd.DataFrame()
+    if retain_corpus is None or retain_corpus.empty:
+        raise ValueError(
+            "atu.layer=auto compares the target's texts with other targets' texts: "
+            "the retain corpus is empty (set rwku.other_targets above 0)"
+        )
+    key = "layer-choice-" + cache.key(
+        llm=fingerprint(subject_llm.model.state_dict()),
+        windows=fingerprint(windows.to_tensors()),
+        corpora=[corpus_hash(forget_corpus), corpus_hash(retain_corpus)],
+        concept=concept[:8].tolist(),
+        **atu.model_dump(include={"layer_candidates", "auto_align_steps", "head", "align", "seed"}),
+    )
+    table = cache.get_tensors(key)
+    if table is None:
+        texts = (list(forget_corpus["text"]), list(retain_corpus["text"]))
+        rows = [
+            _separation(subject_llm, windows, texts, concept, cache, atu, layer)
+            for layer in atu.layer_candidates
+        ]
+        table = {column: torch.tensor([row[column] for row in rows]) for column in rows[0]}
+        cache.put_tensors(key, table, {"kind": "atu.layer=auto: the candidates' separation"})
+    table = pd.DataFrame({column: table[column].tolist() for column in LAYER_CHOICE_COLUMNS})
+    layer = int(table.loc[table["auc"].idxmax(), "layer"])
+    logger.info("atu.layer=auto chose layer %d of %s:\n%s", layer, atu.layer_candidates, table)
+    return with_changes(atu, {"layer": layer}), table
+
+
+def _separation(subject_llm, windows, texts, concept, cache, atu, layer: int) -> dict[str, float]:
+    """One candidate layer: its briefly aligned head's concept similarities on the target's and
+    on the other targets' texts, and how well they separate."""
+    brief = with_changes(atu, {"layer": layer, "first_align_steps": atu.auto_align_steps})
+    head, _ = first_alignment(subject_llm, windows, cache=cache, atu=brief)
+    target, other = (
+        concept_similarities(
+            subject_llm.model,
+            head,
+            tokenize_corpus(subject_llm.tokenizer, corpus, atu.unlearn.max_length)[0],
+            concept,
+            layer=layer,
+            batch_size=atu.unlearn.batch_size,
+        )
+        for corpus in texts
+    )
+    auc = separation_auc(target, other)
+    return {"layer": layer, "auc": auc, "target_cos": target.mean(), "other_cos": other.mean()}
 
 
 @dataclass(frozen=True)

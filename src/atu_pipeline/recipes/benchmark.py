@@ -39,6 +39,7 @@ from atu_pipeline.recipes.points import (
     discard_checkpoints,
     run_unlearning,
     table_rows,
+    with_hook_layer,
 )
 from atu_pipeline.reporting.rounds import summary_line
 from atu_pipeline.tracking import flatten, log_child_run
@@ -168,7 +169,10 @@ def _results(
     keys = {point: point_key(point, study) for point in points}
     saved = {point: folder.read(point.name) for point in points}
     missing = [p for p in points if (saved[p] or {}).get("key") != keys[p]]
-    align_heads([_settings(p, study) for p in missing], study.shared)
+    shared, targets = study.shared, study.targets
+    align_heads(
+        [with_hook_layer(_settings(p, study), targets[p.target], shared) for p in missing], shared
+    )
 
     def record(point: BenchPoint, outcome: tuple[dict, pd.DataFrame]) -> None:
         result, round_scores = outcome

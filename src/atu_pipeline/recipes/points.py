@@ -25,7 +25,7 @@ from atu_pipeline.params import (
     RwkuParams,
     WorldParams,
 )
-from atu_pipeline.recipes.atu import first_alignment, unlearn_atu
+from atu_pipeline.recipes.atu import choose_layer, first_alignment, unlearn_atu
 from atu_pipeline.recipes.baselines import unlearn_baseline
 from atu_pipeline.recipes.corpus import generated_corpus
 from atu_pipeline.recipes.embed import embed_concept
@@ -190,6 +190,26 @@ def group_target(members: list[TargetData]) -> TargetData:
     )
 
 
+def with_hook_layer(
+    settings: AtuParams | BaselineParams, target: TargetData, shared: SharedWork
+) -> AtuParams | BaselineParams:
+    """ATU settings with `layer: auto` settled for this target (recipes.atu.choose_layer, cached);
+    any other settings as they are."""
+    if not isinstance(settings, AtuParams) or settings.layer != "auto":
+        return settings
+    subject, windows, corpus = shared.subject_llm, shared.windows, target.forget_corpus
+    chosen, _ = choose_layer(
+        subject,
+        windows,
+        corpus,
+        target.retain_corpus,
+        target.concept,
+        cache=shared.cache,
+        atu=settings,
+    )
+    return chosen
+
+
 def align_heads(settings: list[AtuParams | BaselineParams], shared: SharedWork) -> None:
     """The first alignment of every head the ATU settings need, in this process, before any
     point is submitted: workers then load each head from the cache instead of aligning it twice."""
@@ -222,6 +242,7 @@ def run_unlearning(
             eval_params=eval_params,
             retain_corpus=target.retain_corpus,
         )
+    settings = with_hook_layer(settings, target, shared)
     head, _ = first_alignment(subject, shared.windows, cache=cache, atu=settings)
     result, _ = unlearn_atu(
         subject,

@@ -31,6 +31,7 @@ from atu_pipeline.recipes.points import (
     discard_checkpoints,
     run_unlearning,
     table_rows,
+    with_hook_layer,
 )
 from atu_pipeline.reporting.rounds import summary_line
 from atu_pipeline.tracking import flatten, log_child_run
@@ -130,7 +131,7 @@ def run_sweep(
         saved[point.name] = result
         discard_checkpoints([result], engine)
 
-    align_heads([settings for _, settings in missing], shared)
+    align_heads([with_hook_layer(settings, target, shared) for _, settings in missing], shared)
     run_one = partial(sweep_point, target=target, shared=shared, sweep=sweep)
     run_points(missing, run_one, engine=engine, on_done=record, title=f"sweep {sweep.name}")
     return [saved[point.name] for point, _ in points]

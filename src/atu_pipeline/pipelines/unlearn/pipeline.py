@@ -25,7 +25,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "probes",
                     "retain_corpus",
                     "model_cache",
-                    "params:atu",
+                    "atu_settings",
                     "params:eval",
                 ],
                 ["unlearned_llm", "round_scores", "unlearn_metrics", "concept_similarities"],
