@@ -34,17 +34,27 @@ def score_mmlu(
     share_prefixes: bool = True,
     on_batch: OnBatch | None = None,
 ) -> dict[str, Score]:
-    """5-shot MMLU accuracy: argmax over the next-token logits of " A" / " B" / " C" / " D".
-    With `share_prefixes`, the rows of one few-shot block run that block once."""
+    """5-shot MMLU accuracy: argmax over the next-token logits of " A" / " B" / " C" / " D"."""
+    logits = mmlu_letter_logits(llm, rows, batch_size, share_prefixes, on_batch)
+    gold = torch.tensor([r["answer"] for r in rows])
+    return {"utility/mmlu": stat((logits.argmax(-1) == gold).float().tolist())}
+
+
+def mmlu_letter_logits(
+    llm: CausalLM,
+    rows: list[dict],
+    batch_size: int,
+    share_prefixes: bool = True,
+    on_batch: OnBatch | None = None,
+) -> torch.Tensor:
+    """Each row's next-token logits of the four answer letters (N, 4). With `share_prefixes`,
+    the rows of one few-shot block run that block once."""
     tok = llm.tokenizer
     seqs = [prompt_ids(tok, render(tok, *mmlu_prompt(r))) for r in rows]
     letters = letter_token_ids(tok)
     if share_prefixes:
-        logits = next_token_logits_shared(llm, seqs, letters, batch_size, on_batch=on_batch)
-    else:
-        logits = next_token_logits(llm, seqs, letters, batch_size)  # (N, 4)
-    gold = torch.tensor([r["answer"] for r in rows])
-    return {"utility/mmlu": stat((logits.argmax(-1) == gold).float().tolist())}
+        return next_token_logits_shared(llm, seqs, letters, batch_size, on_batch=on_batch)
+    return next_token_logits(llm, seqs, letters, batch_size)
 
 
 def score_bbh(
