@@ -3,7 +3,7 @@ LLM away from the concept without touching the blocks above the hook layer."""
 
 import torch
 
-from atu_pipeline.core.atu import align_head, concept_similarities, separation_auc, unlearn_steps
+from atu_pipeline.core.atu import align_head, concept_similarities, unlearn_steps
 from atu_pipeline.core.head import EmbeddingHead, HeadConfig
 from atu_pipeline.core.llm import set_trainable
 from atu_pipeline.core.training import OptimSpec, make_optimizer
@@ -68,11 +68,3 @@ def test_concept_similarities_cover_every_real_position(tiny_llm):
     )
     assert values.shape == (6 + 5 * 12,)
     assert ((values >= -1) & (values <= 1)).all()
-
-
-def test_separation_auc_counts_the_pairs_a_target_position_wins_ties_half():
-    """Target (0.9, 0.8) against others (0.1, 0.85): 0.9 beats both, 0.8 beats 0.1 only: 3 of 4
-    pairs. Equal values tie: 0.5. All target positions below: 0."""
-    assert separation_auc(torch.tensor([0.9, 0.8]), torch.tensor([0.1, 0.85])) == 0.75
-    assert separation_auc(torch.tensor([0.5, 0.5]), torch.tensor([0.5])) == 0.5
-    assert separation_auc(torch.tensor([0.1, 0.2]), torch.tensor([0.3])) == 0.0

@@ -170,15 +170,3 @@ def concept_similarities(
         mask = corpus.attention_mask[start : start + batch_size].bool()
         values.append(concept_similarity(predicted, concept.to(device)).cpu()[mask])
     return torch.cat(values)
-
-
-def separation_auc(target: torch.Tensor, other: torch.Tensor) -> float:
-    """The probability that a random target position is more similar to the concept than a
-    random other position, ties counting half (1 separates perfectly, 0.5 not at all): the
-    Mann-Whitney U from average ranks, so that 10^5 positions a side need no pairwise matrix."""
-    values = torch.cat([target, other]).double()
-    _, group, counts = torch.unique(values, return_inverse=True, return_counts=True)
-    ranks = (counts.cumsum(0) - (counts - 1) / 2)[group]  # 1-based, ties share their mean rank
-    n_target, n_other = len(target), len(other)
-    above = ranks[:n_target].sum() - n_target * (n_target + 1) / 2
-    return float(above / (n_target * n_other))

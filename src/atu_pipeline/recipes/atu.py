@@ -12,10 +12,10 @@ import torch
 from atu_pipeline.core.atu import (
     align_head,
     concept_similarities,
-    separation_auc,
     unlearn_steps,
 )
 from atu_pipeline.core.checkpoint import load_head, save_head
+from atu_pipeline.core.eval.metrics import roc_auc
 from atu_pipeline.core.head import EmbeddingHead, HeadConfig
 from atu_pipeline.core.llm import CausalLM, check_layer, fingerprint, pick_device
 from atu_pipeline.core.schedule import Round, build_rounds, quantile_tau
@@ -102,7 +102,7 @@ def choose_layer(
     """`atu.layer: auto` (beyond the paper, whose hook layer is hand-picked): at each candidate
     layer a briefly aligned head (`auto_align_steps`) predicts the windows of the target's texts
     and of the other targets' texts; the hook layer is the one whose predictions separate the
-    two best by similarity to the concept (`separation_auc`). It reads the corpora, never a
+    two best by similarity to the concept (ROC AUC). It reads the corpora, never a
     probe. Returns the settings at that layer and the candidates' table (empty for a set layer).
     """
     if atu.layer != "auto":
@@ -150,7 +150,7 @@ def _separation(subject_llm, windows, texts, concept, cache, atu, layer: int) ->
         )
         for corpus in texts
     )
-    auc = separation_auc(target, other)
+    auc = roc_auc(target.tolist(), other.tolist())  # P(a target position is nearer the concept)
     return {"layer": layer, "auc": auc, "target_cos": target.mean(), "other_cos": other.mean()}
 
 
