@@ -59,3 +59,15 @@ def test_the_run_report_has_table_2_rows_before_and_the_method(tiny_llm, data, t
     assert "| Before |" in markdown and "| ATU |" in markdown and "test probes" in markdown
     assert set(table["stage"]) == {"Before", "ATU"} and "run/forget/all" in metrics
     assert excerpt.startswith("# Answers that changed most")
+
+
+def test_a_utility_set_cut_by_its_limit_carries_its_full_size(tiny_llm, data, test_params):
+    from atu_pipeline.recipes.evaluation import utility_scores
+
+    items = {"truthfulqa": data["utility_items"]["truthfulqa"][:2]}
+    eval_params = test_params["eval"].model_copy(update={"utility_limits": {"truthfulqa": 1}})
+    capped = utility_scores(tiny_llm, items, eval_params)
+    assert {score["of"] for score in capped.values()} == {2}
+    assert {score["n"] for score in capped.values()} == {1}
+    whole = eval_params.model_copy(update={"utility_limits": {"truthfulqa": None}})
+    assert not any("of" in score for score in utility_scores(tiny_llm, items, whole).values())

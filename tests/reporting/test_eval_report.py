@@ -45,7 +45,7 @@ STAGES = {"before": BEFORE, "round_1": ROUND, "after": AFTER}
 
 def test_tidy_table_has_one_row_per_stage_and_metric():
     table = reporting.tidy_table(STAGES)
-    assert list(table.columns) == ["stage", "step", "metric", "value", "n"]
+    assert list(table.columns) == ["stage", "step", "metric", "value", "n", "of"]
     assert len(table) == 2 * len(BEFORE) + len(ROUND)
     assert not table.duplicated(["stage", "metric"]).any()
     assert table.groupby("stage", sort=False)["step"].first().to_dict() == {
@@ -156,3 +156,12 @@ def test_wide_table_keeps_stage_order():
     wide = reporting.wide_table(reporting.tidy_table({"z": BEFORE, "a": AFTER}))
     assert list(wide.columns) == ["z", "a"]
     assert isinstance(wide, pd.DataFrame) and wide.at["forget/all", "a"] == 26.0
+
+
+def test_a_capped_set_is_labelled_capped_in_the_report():
+    stages = {"before": BEFORE | {"utility/bbh": {"value": 20.0, "n": 10, "of": 81}}}
+    table = reporting.tidy_table(stages)
+    assert table.set_index("metric").at["utility/bbh", "of"] == 81
+    md = reporting.report_markdown(table, "t")
+    assert "20.0 (10 of 81, capped)" in md and "`utility/bbh` 10 of 81" in md
+    assert "Capped sets" not in reporting.report_markdown(reporting.tidy_table({"b": BEFORE}), "t")

@@ -140,7 +140,7 @@ def utility_scores(
         with tqdm(total=len(rows), desc=f"eval {name}", unit="item", dynamic_ncols=True) as bar:
             started = time.perf_counter()
             with scoring(llm, eval_params):
-                scores |= score_utility(
+                found = score_utility(
                     llm,
                     {UTILITY_STEMS[name]: rows},
                     batch_size=batch(eval_params, llm),
@@ -150,6 +150,9 @@ def utility_scores(
                     on_batch=_advance(bar),
                 )
             bar.update(len(rows) - bar.n)
+        if len(rows) < len(utility_items[name]):  # capped by utility_limits: say so in reports
+            found = {key: score | {"of": len(utility_items[name])} for key, score in found.items()}
+        scores |= found
         seconds = time.perf_counter() - started
         log.info(
             "utility %s: %d items in %.1f s (%.2f items/s)",

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-COLUMNS = ["stage", "step", "metric", "value", "n"]
+COLUMNS = ["stage", "step", "metric", "value", "n", "of"]  # of: the set's size when capped
 
 # RWKU Table 2: (column, metric, better); the paper's Gen/Rea/Tru/Fac/Flu named by benchmark.
 TABLE2 = [
@@ -74,10 +74,12 @@ def metric_order(metric: str) -> tuple[int, int, str]:
     return rank, SUB_ORDER.index(head) if head in SUB_ORDER else len(SUB_ORDER), metric
 
 
-def _score(entry) -> tuple[float, int | None]:
-    if isinstance(entry, dict):
-        return float(entry["value"]), (None if entry.get("n") is None else int(entry["n"]))
-    return float(entry), None
+def _score(entry) -> tuple[float, int | None, int | None]:
+    """Value, items scored and, for a set capped by `eval.utility_limits`, its full size."""
+    if not isinstance(entry, dict):
+        return float(entry), None, None
+    count = lambda key: None if entry.get(key) is None else int(entry[key])  # noqa: E731
+    return float(entry["value"]), count("n"), count("of")
 
 
 def tidy_table(stage_metrics: dict[str, dict]) -> pd.DataFrame:
@@ -91,10 +93,12 @@ def tidy_table(stage_metrics: dict[str, dict]) -> pd.DataFrame:
             entry = metrics[metric]
             if isinstance(entry, bool) or not isinstance(entry, dict | int | float):
                 continue
-            value, n = _score(entry)
-            rows.append({"stage": stage, "step": step, "metric": metric, "value": value, "n": n})
+            value, n, of = _score(entry)
+            row = {"stage": stage, "step": step, "metric": metric, "value": value, "n": n}
+            rows.append(row | {"of": of})
     table = pd.DataFrame(rows, columns=COLUMNS)
-    return table.astype({"stage": str, "step": int, "metric": str, "value": float, "n": "Int64"})
+    types = {"stage": str, "step": int, "metric": str, "value": float, "n": "Int64", "of": "Int64"}
+    return table.astype(types)
 
 
 def mlflow_metrics(table: pd.DataFrame) -> dict[str, list[dict]]:
@@ -118,11 +122,12 @@ def _cell(value: float, digits: int = 1) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
-def _detail(value: float, n) -> str:
+def _detail(value: float, n, of=None) -> str:
     if not math.isfinite(value):
         return "–"
     digits = 1 if abs(value) >= 10 or value == 0 else 2 if abs(value) >= 1 else 3
-    return f"{value:.{digits}f}" + ("" if pd.isna(n) else f" ({n})")
+    count = "" if pd.isna(n) else f" ({n})" if pd.isna(of) else f" ({n} of {of}, capped)"
+    return f"{value:.{digits}f}" + count
 
 
 def table2_markdown(table: pd.DataFrame) -> str:
@@ -148,7 +153,7 @@ def table2_markdown(table: pd.DataFrame) -> str:
 def details_markdown(table: pd.DataFrame) -> str:
     """Every metric (rows) per stage (columns) as `value (n)`."""
     stages = list(dict.fromkeys(table["stage"]))
-    cells = {(r.metric, r.stage): _detail(r.value, r.n) for r in table.itertuples()}
+    cells = {(r.metric, r.stage): _detail(r.value, r.n, r.of) for r in table.itertuples()}
     metrics = sorted(set(table["metric"]), key=metric_order)
     lines = ["| metric | " + " | ".join(stages) + " |", "|---" + "|---:" * len(stages) + "|"]
     for metric in metrics:
@@ -165,6 +170,12 @@ def report_markdown(table: pd.DataFrame, title: str) -> str:
         "TriviaQA (Fac) Fluency (Flu), higher is better."
     )
     parts = [f"# {title}", groups, table2_markdown(table), NOTES]
+    capped = table.dropna(subset=["of"]).drop_duplicates("metric")
+    if not capped.empty:
+        sets = ", ".join(f"`{r.metric}` {r.n} of {r.of}" for r in capped.itertuples())
+        parts.append(
+            f"**Capped sets** (`eval.utility_limits`; scored on their first items): {sets}."
+        )
     parts += ["## All metrics", "Value (number of items behind it).", details_markdown(table)]
     return "\n\n".join(parts) + "\n"
 
