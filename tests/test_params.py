@@ -85,6 +85,15 @@ def test_trainable_blocks_must_lie_below_the_hook_layer():
         AtuParams(**auto, trainable={"first_layer": 4})
 
 
+def test_a_point_key_ignores_the_layer_search_once_the_layer_is_set():
+    atu = {"align": {"lr": 1e-3}, "unlearn": {"lr": 1e-5}, "taus": [0.5]}
+    fixed = [AtuParams(**atu, layer=5, layer_candidates=c) for c in ([5], [3, 5])]
+    assert fixed[0].run_identity() == fixed[1].run_identity()  # the search never runs
+    assert AtuParams(**atu, layer=6).run_identity() != fixed[0].run_identity()
+    auto = [AtuParams(**atu, layer="auto", layer_candidates=c) for c in ([5], [3, 5])]
+    assert auto[0].run_identity() != auto[1].run_identity()
+
+
 def test_sweep_namespaces_name_their_coordinates_without_dots():
     grid = SweepParams(rounds=2, tau_floors=[0.05, -0.1], layers=[5], ga_lrs=[1e-5], npo_lrs=[2e-6])
     names = [p.name for p in sweep_points(grid)]

@@ -156,6 +156,10 @@ class RoundsParams(Params):
     device: str = "auto"
     seed: int = 0
 
+    def run_identity(self) -> dict:
+        """The settings a whole run's result depends on: a sweep's or benchmark's point key."""
+        return self.model_dump()
+
     #: choices made after training, from the saved per-round scores: changing them re-uses
     #: a run's checkpoints instead of retraining
     AFTER_TRAINING: ClassVar[frozenset[str]] = frozenset({"keep", "neighbor_floor"})
@@ -192,6 +196,12 @@ class AtuParams(RoundsParams):
                 f"atu.tau_mode=quantile: atu.taus are quantiles in (0, 1); got {self.taus}"
             )
         return self
+
+    def run_identity(self) -> dict:
+        """The layer search's own settings only matter while the layer is `auto`."""
+        if self.layer == "auto":
+            return self.model_dump()
+        return self.model_dump(exclude={"layer_candidates", "auto_align_steps"})
 
     @model_validator(mode="after")
     def _trainable_blocks_below_the_hook(self) -> "AtuParams":

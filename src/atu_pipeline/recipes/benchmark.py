@@ -204,7 +204,7 @@ def point_key(point: BenchPoint, study: Study) -> str:
     shared = study.shared
     return shared.cache.key(
         point=point.labels(),
-        settings=study.settings[point.method][point.config].model_dump(),
+        settings=study.settings[point.method][point.config].run_identity(),
         subject=fingerprint(shared.subject_llm.model.state_dict()),
         windows=fingerprint(shared.windows.to_tensors()),
         target=study.targets[point.target].fingerprint(),
