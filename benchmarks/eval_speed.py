@@ -5,10 +5,12 @@ The items are the demo world's stand-ins shaped like RWKU's files: MMLU rows gro
 few-shot blocks as RWKU's are (`--rows-per-block`), BBH rows sharing their task's CoT prompt.
 
     .venv/bin/python benchmarks/eval_speed.py                     # official sizes
-    .venv/bin/python benchmarks/eval_speed.py --only mmlu --mmlu 500 --rows-per-block 9
+    .venv/bin/python benchmarks/eval_speed.py --only mmlu --mmlu 500 --rows-per-block 9 \
+        --examples ../shared/rwku/samples/Target/1_Stephen_King/retain_mmlu.json
 """
 
 import argparse
+import json
 import random
 import time
 from pathlib import Path
@@ -36,14 +38,18 @@ OFFICIAL = {
 
 
 def utility_items(args) -> dict[str, list[dict]]:
-    """Stand-ins at the asked sizes; MMLU rows share their block's few-shot examples."""
+    """Stand-ins at the asked sizes; MMLU rows share their block's few-shot examples (the
+    stand-ins' own, ~290 tokens a prompt, or RWKU's from `--examples`, ~3x longer)."""
     rng = random.Random(0)
     items = utility_files(rng, n=max(args.mmlu, args.bbh, 100), subject="demo")
     mmlu = items["retain_mmlu"][: args.mmlu]
+    real = json.loads(Path(args.examples).read_text()) if args.examples else []
     for start in range(0, len(mmlu), args.rows_per_block):
         block = mmlu[start : start + args.rows_per_block]
+        source = real[(start // args.rows_per_block) % len(real)] if real else block[0]
+        shared = {"examples": source["examples"], "task": f"{source['task']}_{start}"}
         for row in block:  # one few-shot block (examples and task) per group of rows, as in RWKU
-            row.update(examples=block[0]["examples"], task=f"{block[0]['task']}_{start}")
+            row.update(shared)
     names = {
         "mmlu": "retain_mmlu",
         "bbh": "retain_bbh",
@@ -89,6 +95,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mmlu", type=int, default=OFFICIAL["mmlu"])
     parser.add_argument("--rows-per-block", type=int, default=3)  # 171 rows of 57 subjects
+    # RWKU's retain_mmlu.json (or its sample): few-shot blocks of RWKU's length, cycled
+    parser.add_argument("--examples", help="take the few-shot examples from this MMLU file")
     parser.add_argument("--bbh", type=int, default=OFFICIAL["bbh"])
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--only", choices=["mmlu", "all"], default="all")

@@ -130,6 +130,14 @@ def test_prefix_groups_share_a_long_run_and_leave_every_row_a_token_of_its_own()
     assert sorted(r for _, rows in groups for r in rows) == list(range(len(seqs)))
 
 
+def test_prefix_groups_keep_long_blocks_apart_when_every_row_shares_a_short_header():
+    header = list(range(100, 140))  # a chat template's system turn: shared by every row
+    blocks = [header + list(range(start, start + 60)) for start in (200, 300)]
+    seqs = [block + [row] for block in blocks for row in (1, 2, 3)] + [header + [9]]
+    groups = {tuple(sorted(rows)): length for length, rows in prefix_groups(seqs, 32)}
+    assert groups == {(0, 1, 2): 100, (3, 4, 5): 100, (6,): 0}  # not one group sharing 40
+
+
 def _mmlu_rows() -> list[dict]:
     examples = [
         {"question": f"What is {i} + {i}?", "choices": ["1", "2", str(2 * i), "5"], "answer": 2}

@@ -202,19 +202,39 @@ def next_token_logits(
 
 
 def prefix_groups(seqs: list[list[int]], min_prefix: int) -> list[tuple[int, list[int]]]:
-    """Rows grouped by a shared leading run of tokens: (shared length, row indices). A group
-    shares at least `min_prefix` tokens and leaves every row at least one token of its own; a
-    row that shares less with every other row is a group alone, shared length 0."""
-    groups: list[tuple[int, list[int]]] = []
-    for row in sorted(range(len(seqs)), key=lambda i: seqs[i]):  # shared prefixes sort together
-        if groups and groups[-1][0]:
-            shared, rows = groups[-1]
-            common = _common_length(seqs[rows[0]], seqs[row], min(shared, len(seqs[row]) - 1))
-            if common >= min_prefix:
-                groups[-1] = (common, [*rows, row])
-                continue
-        groups.append((len(seqs[row]) - 1 if len(seqs[row]) > min_prefix else 0, [row]))
-    return [(shared if len(rows) > 1 else 0, rows) for shared, rows in groups]
+    """Rows grouped so that running each group's shared leading tokens once saves the most
+    work: (shared length, row indices). A group shares at least `min_prefix` tokens and leaves
+    every row at least one token of its own; a row worth no sharing is alone, shared length 0.
+
+    Rows that share a long block (MMLU's few-shot examples) must not merge into one group with
+    rows that share only a short header (the chat template's system turn): groups are the
+    split of the sorted rows that saves the most tokens, (rows - 1) x shared length per group.
+    """
+    order = sorted(range(len(seqs)), key=lambda i: seqs[i])  # shared prefixes sort together
+    # common[k]: what rows order[k - 1] and order[k] share, each keeping a token of its own
+    common = [0] + [
+        _common_length(seqs[a], seqs[b], min(len(seqs[a]), len(seqs[b])) - 1)
+        for a, b in zip(order, order[1:])
+    ]
+    saved = [0] * (len(order) + 1)  # saved[j]: the most tokens saved over order[:j]
+    start = [0] * (len(order) + 1)  # where the last group of that best split starts
+    for end in range(1, len(order) + 1):
+        saved[end], start[end] = saved[end - 1], end - 1  # order[end - 1] alone
+        shared = None
+        for first in range(end - 2, -1, -1):  # the group order[first:end]
+            shared = common[first + 1] if shared is None else min(shared, common[first + 1])
+            if shared < min_prefix:
+                break
+            if saved[first] + (end - 1 - first) * shared > saved[end]:
+                saved[end], start[end] = saved[first] + (end - 1 - first) * shared, first
+    groups, end = [], len(order)
+    while end:
+        first = start[end]
+        rows = order[first:end]
+        shared = min(common[first + 1 : end]) if len(rows) > 1 else 0
+        groups.append((shared, rows))
+        end = first
+    return groups[::-1]
 
 
 def _common_length(a: list[int], b: list[int], limit: int) -> int:
