@@ -4,6 +4,7 @@ whether the per-point results are identical. Every run starts from an empty chec
 
     .venv/bin/python benchmarks/engine_scaling.py --workers 1 2
     .venv/bin/python benchmarks/engine_scaling.py --steps-per-round 5   # shorter points
+    .venv/bin/python benchmarks/engine_scaling.py --threads 1           # 1 thread on every run
 """
 
 import argparse
@@ -60,6 +61,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--steps-per-round", type=int, help="unlearning steps (default: conf)")
+    # the same thread count on every run isolates the worker count (float sums split over
+    # threads add in another order); default: the cores shared among the workers
+    parser.add_argument("--threads", type=int, help="torch threads per worker")
     args = parser.parse_args()
     s = settings()
     if args.steps_per_round:
@@ -118,8 +122,10 @@ def main() -> None:
         folder = TemporaryDirectory(prefix=f"scaling_{workers}_")
         cache = ModelCache(folder.name)
         shared = SharedWork.persisted(subject, windows, {}, cache, s["eval"])
-        engine = p.EngineParams(mode="local", workers=workers, dashboard=False)
-        threads = max(1, (os.cpu_count() or 1) // workers)
+        threads = args.threads or max(1, (os.cpu_count() or 1) // workers)
+        engine = p.EngineParams(
+            mode="local", workers=workers, threads_per_worker=threads, dashboard=False
+        )
         started, cpu = time.perf_counter(), cpu_seconds()
         align_heads([settings for _, settings in jobs], shared)
         run_one = partial(sweep.sweep_point, target=target, shared=shared, sweep=grid)
