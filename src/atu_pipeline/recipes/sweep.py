@@ -107,7 +107,9 @@ def run_sweep(
         "utility": sweep.utility_limits,
     }
     keys = {
-        point.name: shared.cache.key(point=point.labels(), settings=settings.run_identity(), **inputs)
+        point.name: shared.cache.key(
+            point=point.labels(), settings=settings.run_identity(), **inputs
+        )
         for point, settings in points
     }
     saved = {point.name: folder.read(point.name) for point, _ in points}

@@ -1,5 +1,7 @@
 """Batched greedy generation and teacher-forced scoring on the tiny random Llama."""
 
+from collections import Counter
+
 import torch
 
 from atu_pipeline.core.eval.generate import (
@@ -54,28 +56,68 @@ def test_stop_ids_include_tokenizer_and_generation_eos(tiny_llm):
     assert stop_ids(tiny_llm) == sorted({eos, 7})
 
 
+def _one_prompt_generate(llm, prompt: str, max_new_tokens: int) -> list[int]:
+    """transformers' own greedy `generate` on one prompt: its new ids."""
+    ids = torch.tensor([prompt_ids(llm.tokenizer, prompt)])
+    out = llm.model.generate(
+        input_ids=ids,
+        attention_mask=torch.ones_like(ids),
+        do_sample=False,
+        max_new_tokens=max_new_tokens,
+        eos_token_id=stop_ids(llm),
+        pad_token_id=llm.tokenizer.pad_token_id,
+    )
+    return out[0, ids.shape[1] :].tolist()
+
+
 def test_generate_decodes_only_new_tokens_like_unbatched_generate(tiny_llm):
-    """Batched left-padded output = plain one-prompt generate, sliced by token count."""
+    """Batched output = plain one-prompt generate, sliced by token count."""
+    _liven(tiny_llm)
     tok = tiny_llm.tokenizer
     prompts = _prompts(tok)
     got = generate(tiny_llm, prompts, max_new_tokens=6, batch_size=5)
     assert any(got)  # the random model does emit text, so the comparison means something
     for prompt, text in zip(prompts, got, strict=True):
-        ids = torch.tensor([prompt_ids(tok, prompt)])
-        out = tiny_llm.model.generate(
-            input_ids=ids,
-            attention_mask=torch.ones_like(ids),
-            do_sample=False,
-            max_new_tokens=6,
-            pad_token_id=tok.pad_token_id,
-        )
-        new = cut_at_stop(out[0, ids.shape[1] :].tolist(), stop_ids(tiny_llm))
+        new = cut_at_stop(_one_prompt_generate(tiny_llm, prompt, 6), stop_ids(tiny_llm))
         assert text == tok.decode(new, skip_special_tokens=True).strip()
 
 
+def _liven(llm) -> None:
+    """Larger random weights: the tiny model's greedy answers then differ from prompt to prompt
+    (at its initial scale every answer repeats one token, and any two decoders agree)."""
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for weight in llm.model.parameters():
+            if weight.dim() > 1:
+                weight.copy_(torch.randn(weight.shape, generator=generator) * 0.2)
+
+
+def test_shared_prefixes_and_rows_leaving_at_their_stop_id_give_the_same_texts(tiny_llm):
+    tok = tiny_llm.tokenizer
+    examples = " ".join(f"Example {i}: the answer is {7 * i}." for i in range(12))
+    prompts = [render(tok, f"{examples} {q}", "Answer:") for q in QUESTIONS] + _prompts(tok)
+    assert any(shared for shared, _ in prefix_groups([prompt_ids(tok, p) for p in prompts], 32))
+    _liven(tiny_llm)
+    # a token that some answers emit after their first stops them there: rows leave the batch
+    answers = [_one_prompt_generate(tiny_llm, prompt, 8) for prompt in prompts]
+    counts = Counter(token for new in answers for token in set(new[1:]))
+    early = max((token for token in counts if counts[token] < len(answers)), key=counts.get)
+    tiny_llm.model.generation_config.eos_token_id = [tok.eos_token_id, early]
+    got = generate(tiny_llm, prompts, max_new_tokens=8, batch_size=4)
+    lengths = []
+    for prompt, text in zip(prompts, got, strict=True):
+        new = _one_prompt_generate(tiny_llm, prompt, 8)
+        lengths.append(len(new))
+        expected = tok.decode(cut_at_stop(new, stop_ids(tiny_llm)), skip_special_tokens=True)
+        assert text == expected.strip()
+    assert min(lengths) < 8 == max(lengths)  # some rows stopped early, others ran to the end
+
+
 def test_generate_is_deterministic_and_batch_size_invariant(tiny_llm):
+    _liven(tiny_llm)
     prompts = _prompts(tiny_llm.tokenizer)
     one = generate(tiny_llm, prompts, max_new_tokens=5, batch_size=1)
+    assert len(set(one)) > 1
     assert generate(tiny_llm, prompts, max_new_tokens=5, batch_size=3) == one
     assert generate(tiny_llm, prompts, max_new_tokens=5, batch_size=3) == one
 

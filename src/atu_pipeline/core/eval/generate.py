@@ -1,20 +1,24 @@
 """Batched greedy generation and teacher-forced scoring with a causal LM.
 
-Padding is done here on id lists, never through the tokenizer: generation pads on the LEFT (so
-every row's next token is at the last column; `generate` derives position ids from the mask),
-scoring pads on the RIGHT (a plain forward numbers positions 0..T-1, which is only right for
-rows that start at column 0). The tokenizer's own `padding_side` is therefore never changed.
-Rows are sorted by length, longest first, so batches waste little padding and a memory error
-shows up on the first batch; results come back in input order.
+Padding is done here on id lists, never through the tokenizer, so its `padding_side` is never
+changed. Prompt forwards pad on the RIGHT with explicit position ids, a shared prefix's cache in
+front where rows share one; greedy decoding then joins prompts of any lengths by left-padding
+their caches (masked), each row at its own position. Sampling (`sample`) pads prompts on the
+LEFT for `model.generate`, which derives position ids from the mask. Rows are sorted by length,
+longest first, so batches waste little padding and a memory error shows up on the first batch;
+results come back in input order.
 """
 
 import copy
+import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
-from transformers import GenerationConfig
+from transformers import DynamicCache, GenerationConfig
 
 from atu_pipeline.core.eval.metrics import target_logprobs, vocab_moments
 from atu_pipeline.core.eval.prompts import prompt_ids
@@ -80,15 +84,140 @@ def generate(
     max_new_tokens: int = 30,
     batch_size: int = 16,
     on_batch: OnBatch | None = None,
+    min_prefix: int = 32,
 ) -> list[str]:
     """Greedy continuations of rendered prompts, stripped, in input order.
 
-    Only the new tokens are decoded (sliced by token count, not by string length), each
-    cut at its first stop id, with special tokens skipped.
+    Rows that share a long prefix (BBH's chain-of-thought examples) run it once; rows of any
+    prefix then decode together in batches of `batch_size`, and each row leaves its batch at
+    its first stop id, so one long answer does not hold the others. Only the new tokens are
+    decoded, cut at the first stop id, with special tokens skipped.
     """
-    decoding = {"do_sample": False, "max_new_tokens": max_new_tokens}
-    texts = generate_in_batches(llm, prompts, decoding, batch_size, on_batch)
-    return [text.strip() for text in texts]
+    seqs = [prompt_ids(llm.tokenizer, p) for p in prompts]
+    stops = stop_ids(llm)
+    answers: list[list[int]] = [[] for _ in seqs]
+    with eval_mode(llm.model):
+        prompted = (
+            row
+            for shared, rows in _prefill_jobs(seqs, min_prefix)
+            for row in _prefill(llm, seqs, rows, shared, batch_size)
+        )
+        done = 0
+        while batch := list(itertools.islice(prompted, batch_size)):
+            for row, new in _decode(llm, batch, max_new_tokens, stops):
+                answers[row] = new
+            done += len(batch)
+            if on_batch is not None:
+                on_batch(done, len(seqs))
+    decode = llm.tokenizer.decode
+    return [decode(cut_at_stop(new, stops), skip_special_tokens=True).strip() for new in answers]
+
+
+@dataclass
+class _Prompted:
+    """One row after its prompt's forward: the prompt's keys and values per layer (1, H, L, d),
+    and the first new token."""
+
+    row: int
+    kv: list[tuple[torch.Tensor, torch.Tensor]]
+    length: int
+    first: int
+
+
+def _prefill_jobs(seqs: list[list[int]], min_prefix: int) -> list[tuple[int, list[int]]]:
+    """(shared prefix length, rows): each group of `prefix_groups`, and every row that shares
+    nothing in one job of its own (so that they still batch together)."""
+    groups = prefix_groups(seqs, min_prefix)
+    alone = [row for shared, rows in groups if not shared for row in rows]
+    return [group for group in groups if group[0]] + ([(0, alone)] if alone else [])
+
+
+def _prefill(
+    llm: CausalLM, seqs: list[list[int]], rows: list[int], shared: int, batch_size: int
+) -> Iterator[_Prompted]:
+    """The prompts of `rows`, their `shared` leading tokens run once, the rest right-padded in
+    batches; yields each row's prompt cache and greedy first token."""
+    device, decoder = llm.device, llm.model.get_decoder()
+    prefix = _prefix_cache(llm, seqs[rows[0]][:shared]) if shared else None
+    suffixes = [seqs[row][shared:] for row in rows]
+    for batch in batches_by_length(suffixes, batch_size):
+        ids, mask = pad([suffixes[i] for i in batch], pad_id(llm), "right")
+        cache = DynamicCache() if prefix is None else copy.deepcopy(prefix)
+        if prefix is not None:
+            cache.batch_repeat_interleave(len(batch))
+        full_mask = torch.cat([torch.ones(len(batch), shared, dtype=mask.dtype), mask], dim=1)
+        positions = torch.arange(shared, shared + ids.shape[1]).expand(len(batch), -1)
+        hidden = decoder(
+            input_ids=ids.to(device),
+            attention_mask=full_mask.to(device),
+            position_ids=positions.to(device),
+            past_key_values=cache,
+            use_cache=True,
+        ).last_hidden_state
+        lengths = mask.sum(dim=1)
+        last = hidden[torch.arange(len(batch)), (lengths - 1).to(device)]
+        firsts = llm.model.get_output_embeddings()(last).argmax(-1).tolist()
+        for b, i in enumerate(batch):
+            length = shared + int(lengths[b])
+            kv = [
+                (layer.keys[b : b + 1, :, :length], layer.values[b : b + 1, :, :length])
+                for layer in cache.layers
+            ]
+            yield _Prompted(rows[i], kv, length, firsts[b])
+
+
+def _prefix_cache(llm: CausalLM, prefix: list[int]) -> DynamicCache:
+    cache = DynamicCache()
+    llm.model.get_decoder()(
+        input_ids=torch.tensor([prefix], device=llm.device), past_key_values=cache, use_cache=True
+    )
+    return cache
+
+
+def _decode(
+    llm: CausalLM, batch: list[_Prompted], max_new_tokens: int, stops: list[int]
+) -> list[tuple[int, list[int]]]:
+    """Greedy decoding of prompted rows of any lengths: their caches left-padded to one width
+    (masked), each row at its own position, and a row dropped from the batch at its stop id."""
+    device, decoder = llm.device, llm.model.get_decoder()
+    width = max(row.length for row in batch)
+    stacked = [
+        tuple(
+            torch.cat([F.pad(row.kv[layer][part], (0, 0, width - row.length, 0)) for row in batch])
+            for part in (0, 1)
+        )
+        for layer in range(len(batch[0].kv))
+    ]
+    cache = DynamicCache(stacked)
+    mask = torch.zeros(len(batch), width, dtype=torch.long)
+    for b, row in enumerate(batch):
+        mask[b, width - row.length :] = 1
+    owners = [row.row for row in batch]
+    tokens = torch.tensor([row.first for row in batch])
+    positions = torch.tensor([row.length for row in batch])
+    answers = {row.row: [row.first] for row in batch}
+    for _ in range(max_new_tokens - 1):
+        running = [b for b, token in enumerate(tokens.tolist()) if token not in stops]
+        if not running:
+            break
+        if len(running) < len(owners):  # rows that stopped leave the batch
+            keep = torch.tensor(running)
+            cache.batch_select_indices(keep.to(device))
+            mask, positions, tokens = mask[keep], positions[keep], tokens[keep]
+            owners = [owners[b] for b in running]
+        mask = torch.cat([mask, torch.ones(len(owners), 1, dtype=mask.dtype)], dim=1)
+        hidden = decoder(
+            input_ids=tokens[:, None].to(device),
+            attention_mask=mask.to(device),
+            position_ids=positions[:, None].to(device),
+            past_key_values=cache,
+            use_cache=True,
+        ).last_hidden_state[:, -1]
+        tokens = llm.model.get_output_embeddings()(hidden).argmax(-1).cpu()
+        positions = positions + 1
+        for owner, token in zip(owners, tokens.tolist(), strict=True):
+            answers[owner].append(token)
+    return list(answers.items())
 
 
 def generate_in_batches(
@@ -214,7 +343,7 @@ def prefix_groups(seqs: list[list[int]], min_prefix: int) -> list[tuple[int, lis
     # common[k]: what rows order[k - 1] and order[k] share, each keeping a token of its own
     common = [0] + [
         _common_length(seqs[a], seqs[b], min(len(seqs[a]), len(seqs[b])) - 1)
-        for a, b in zip(order, order[1:])
+        for a, b in itertools.pairwise(order)
     ]
     saved = [0] * (len(order) + 1)  # saved[j]: the most tokens saved over order[:j]
     start = [0] * (len(order) + 1)  # where the last group of that best split starts
@@ -280,15 +409,8 @@ def _logits_after_prefix(
     llm: CausalLM, seqs: list[list[int]], shared: int, candidates: list[int], batch_size: int
 ) -> torch.Tensor:
     """Next-token logits (N, C) of rows that all start with the same `shared` tokens."""
-    from transformers import DynamicCache
-
     device, decoder = llm.device, llm.model.get_decoder()
-    prefix = DynamicCache()
-    decoder(
-        input_ids=torch.tensor([seqs[0][:shared]], device=device),
-        past_key_values=prefix,
-        use_cache=True,
-    )
+    prefix = _prefix_cache(llm, seqs[0][:shared])
     out = torch.empty(len(seqs), len(candidates))
     suffixes = [seq[shared:] for seq in seqs]
     for rows in batches_by_length(suffixes, batch_size):
