@@ -1,12 +1,13 @@
 """How long a target's full RWKU evaluation takes at the official per-target sizes, set by set,
-and what sharing MMLU's few-shot prefixes saves (one process, the same items both ways).
+and what sharing MMLU's few-shot prefixes and BBH's chain-of-thought prompts saves (one
+process, the same items both ways).
 
 The items are the demo world's stand-ins shaped like RWKU's files: MMLU rows grouped into
 few-shot blocks as RWKU's are (`--rows-per-block`), BBH rows sharing their task's CoT prompt.
 
     .venv/bin/python benchmarks/eval_speed.py                     # official sizes
     .venv/bin/python benchmarks/eval_speed.py --only mmlu --mmlu 500 --rows-per-block 9 \
-        --examples ../shared/rwku/samples/Target/1_Stephen_King/retain_mmlu.json
+        --rwku-utility ../shared/rwku/samples/Target/1_Stephen_King
 """
 
 import argparse
@@ -18,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from atu_pipeline.core.eval.generate import generate, generate_in_batches
+from atu_pipeline.core.eval.prompts import render_bbh
 from atu_pipeline.core.eval.utility import mmlu_letter_logits
 from atu_pipeline.data import rwku
 from atu_pipeline.data.demo_world.utility_sets import utility_files
@@ -38,18 +41,27 @@ OFFICIAL = {
 
 
 def utility_items(args) -> dict[str, list[dict]]:
-    """Stand-ins at the asked sizes; MMLU rows share their block's few-shot examples (the
-    stand-ins' own, ~290 tokens a prompt, or RWKU's from `--examples`, ~3x longer)."""
+    """Stand-ins at the asked sizes. MMLU rows share their block's few-shot examples, BBH rows
+    their prompt's chain of thought: the stand-ins' own (~290 and ~230 tokens a prompt), or,
+    with `--rwku-utility`, RWKU's (~550 and ~650), cycled, each block or prompt its own task."""
     rng = random.Random(0)
     items = utility_files(rng, n=max(args.mmlu, args.bbh, 100), subject="demo")
+    folder = Path(args.rwku_utility) if args.rwku_utility else None
+    real = {
+        name: json.loads((folder / f"{name}.json").read_text()) if folder else []
+        for name in ("retain_mmlu", "retain_bbh")
+    }
     mmlu = items["retain_mmlu"][: args.mmlu]
-    real = json.loads(Path(args.examples).read_text()) if args.examples else []
-    for start in range(0, len(mmlu), args.rows_per_block):
-        block = mmlu[start : start + args.rows_per_block]
-        source = real[(start // args.rows_per_block) % len(real)] if real else block[0]
-        shared = {"examples": source["examples"], "task": f"{source['task']}_{start}"}
+    for index, block in enumerate(_blocks(mmlu, args.rows_per_block)):
+        source = real["retain_mmlu"][index % len(real["retain_mmlu"])] if folder else block[0]
+        shared = {"examples": source["examples"], "task": f"{source['task']}_{index}"}
         for row in block:  # one few-shot block (examples and task) per group of rows, as in RWKU
             row.update(shared)
+    bbh = items["retain_bbh"][: args.bbh]
+    for index, block in enumerate(_blocks(bbh, args.bbh_rows_per_prompt)):
+        source = real["retain_bbh"][index % len(real["retain_bbh"])] if folder else block[0]
+        for row in block:  # one chain-of-thought prompt per group of rows (RWKU: one per task)
+            row["cot"] = f"Task {index}.\n{source['cot']}"
     names = {
         "mmlu": "retain_mmlu",
         "bbh": "retain_bbh",
@@ -57,9 +69,13 @@ def utility_items(args) -> dict[str, list[dict]]:
         "triviaqa": "triviaqa",
         "fluency": "fluency",
     }
-    sizes = {"bbh": args.bbh, "truthfulqa": 50, "triviaqa": 100, "fluency": 50}
+    sizes = {"truthfulqa": 50, "triviaqa": 100, "fluency": 50}
     out = {name: items[names[name]][:size] for name, size in sizes.items()}
-    return out | {"mmlu": mmlu}
+    return out | {"mmlu": mmlu, "bbh": bbh}
+
+
+def _blocks(rows: list[dict], size: int) -> list[list[dict]]:
+    return [rows[start : start + size] for start in range(0, len(rows), size)]
 
 
 def demo_tables(size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -91,22 +107,9 @@ def timed(action):
     return result, time.perf_counter() - started
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--mmlu", type=int, default=OFFICIAL["mmlu"])
-    parser.add_argument("--rows-per-block", type=int, default=3)  # 171 rows of 57 subjects
-    # RWKU's retain_mmlu.json (or its sample): few-shot blocks of RWKU's length, cycled
-    parser.add_argument("--examples", help="take the few-shot examples from this MMLU file")
-    parser.add_argument("--bbh", type=int, default=OFFICIAL["bbh"])
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--only", choices=["mmlu", "all"], default="all")
-    args = parser.parse_args()
-    llm = load_llm("embedded:smollm2", cache=ModelCache(Path("data/06_models/cache")))
-    eval_params = EvalParams(batch_size=args.batch)
-    items = utility_items(args)
-    print(f"torch threads {torch.get_num_threads()}; batch {args.batch}")
-    print("| set | items | seconds | items/s |\n|---|---:|---:|---:|")
-    rows = items["mmlu"]
+def compare_mmlu(llm, rows: list[dict], args) -> float:
+    """MMLU's letter logits, every row's full prompt against shared prefixes; returns the
+    shared run's seconds."""
     plain, plain_s = timed(lambda: mmlu_letter_logits(llm, rows, args.batch, share_prefixes=False))
     shared, shared_s = timed(lambda: mmlu_letter_logits(llm, rows, args.batch, share_prefixes=True))
     for label, seconds in (
@@ -118,12 +121,59 @@ def main() -> None:
     print(
         f"MMLU speed-up {plain_s / shared_s:.1f}x ({len(rows)} rows, {args.rows_per_block} per "
         f"few-shot block); predictions identical on {same} of {len(rows)} rows; largest letter-"
-        f"logit difference {(plain - shared).abs().max().item():.2e}"
+        f"logit difference {(plain - shared).abs().max().item():.2e}",
+        flush=True,
     )
-    if args.only == "mmlu":
+    return shared_s
+
+
+def compare_bbh(llm, rows: list[dict], args, max_new_tokens: int) -> float:
+    """BBH's greedy chains of thought: transformers' `generate` on left-padded batches (every
+    row's whole prompt, a batch held until its longest answer ends) against `generate` (shared
+    prompts once, rows leaving at their stop id); returns the latter's seconds."""
+    prompts = [render_bbh(llm.tokenizer, row) for row in rows]
+    greedy = {"do_sample": False, "max_new_tokens": max_new_tokens}
+    plain, plain_s = timed(lambda: generate_in_batches(llm, prompts, greedy, args.batch, None))
+    shared, shared_s = timed(lambda: generate(llm, prompts, max_new_tokens, args.batch))
+    for label, seconds in (
+        ("BBH, transformers' generate", plain_s),
+        ("BBH, shared prompts, early leave", shared_s),
+    ):
+        print(f"| {label} | {len(rows)} | {seconds:.1f} | {len(rows) / seconds:.2f} |")
+    same = sum(a.strip() == b for a, b in zip(plain, shared, strict=True))
+    print(
+        f"BBH speed-up {plain_s / shared_s:.1f}x ({len(rows)} rows, {args.bbh_rows_per_prompt} "
+        f"per prompt, up to {max_new_tokens} new tokens); answers identical on {same} of "
+        f"{len(rows)} rows",
+        flush=True,
+    )
+    return shared_s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mmlu", type=int, default=OFFICIAL["mmlu"])
+    parser.add_argument("--rows-per-block", type=int, default=3)  # 171 rows of 57 subjects
+    # an RWKU target folder (or the sample's): few-shot blocks and CoT prompts of RWKU's length
+    parser.add_argument("--rwku-utility", help="take MMLU's examples and BBH's CoT from here")
+    parser.add_argument("--bbh-rows-per-prompt", type=int, default=4)  # 81 rows of 23 tasks
+    parser.add_argument("--bbh", type=int, default=OFFICIAL["bbh"])
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--only", choices=["mmlu", "bbh", "all"], default="all")
+    args = parser.parse_args()
+    llm = load_llm("embedded:smollm2", cache=ModelCache(Path("data/06_models/cache")))
+    eval_params = EvalParams(batch_size=args.batch)
+    items = utility_items(args)
+    print(f"torch threads {torch.get_num_threads()}; batch {args.batch}")
+    print("| set | items | seconds | items/s |\n|---|---:|---:|---:|")
+    total = 0.0
+    if args.only in ("mmlu", "all"):
+        total += compare_mmlu(llm, items["mmlu"], args)
+    if args.only in ("bbh", "all"):
+        total += compare_bbh(llm, items["bbh"], args, eval_params.max_new_tokens_long)
+    if args.only != "all":
         return
     probes, mia = demo_tables(OFFICIAL["probes"])
-    total = shared_s
     for name, action, count in (
         ("forget + neighbor probes", lambda: probe_scores(llm, probes, eval_params), len(probes)),
         ("MIA (FM + RM texts)", lambda: mia_scores(llm, mia, eval_params), len(mia)),
@@ -133,13 +183,13 @@ def main() -> None:
                 lambda name=name: utility_scores(llm, {name: items[name]}, eval_params),
                 len(items[name]),
             )
-            for name in ("bbh", "truthfulqa", "triviaqa", "fluency")
+            for name in ("truthfulqa", "triviaqa", "fluency")
         ),
     ):
         _, seconds = timed(action)
         total += seconds
         print(f"| {name} | {count} | {seconds:.1f} | {count / seconds:.2f} |", flush=True)
-    print(f"| **whole evaluation (MMLU with shared prefixes)** | | **{total:.0f}** | |")
+    print(f"| **whole evaluation (MMLU and BBH with shared prefixes)** | | **{total:.0f}** | |")
 
 
 if __name__ == "__main__":
