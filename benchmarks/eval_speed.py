@@ -110,8 +110,8 @@ def timed(action):
 def compare_mmlu(llm, rows: list[dict], args) -> float:
     """MMLU's letter logits, every row's full prompt against shared prefixes; returns the
     shared run's seconds."""
-    plain, plain_s = timed(lambda: mmlu_letter_logits(llm, rows, args.batch, share_prefixes=False))
-    shared, shared_s = timed(lambda: mmlu_letter_logits(llm, rows, args.batch, share_prefixes=True))
+    plain, plain_s = timed(lambda: mmlu_letter_logits(llm, rows, args.batch, min_prefix=None))
+    shared, shared_s = timed(lambda: mmlu_letter_logits(llm, rows, args.batch))
     for label, seconds in (
         ("MMLU, every row's full prompt", plain_s),
         ("MMLU, shared prefixes", shared_s),
@@ -150,6 +150,24 @@ def compare_bbh(llm, rows: list[dict], args, max_new_tokens: int) -> float:
     return shared_s
 
 
+def compare_set(llm, name: str, rows: list[dict], eval_params: EvalParams) -> float:
+    """A utility set scored with every row's whole prompt and with shared prefixes; returns
+    the latter's seconds."""
+    runs = {}
+    for share in (False, True):
+        params = eval_params.model_copy(update={"share_prefixes": share})
+        runs[share] = timed(lambda params=params: utility_scores(llm, {name: rows}, params))
+    for share, label in ((False, "every row's whole prompt"), (True, "shared prefixes")):
+        seconds = runs[share][1]
+        print(f"| {name}, {label} | {len(rows)} | {seconds:.1f} | {len(rows) / seconds:.2f} |")
+    (plain, plain_s), (shared, shared_s) = runs[False], runs[True]
+    print(
+        f"{name} speed-up {plain_s / shared_s:.1f}x; scores {plain} vs {shared}",
+        flush=True,
+    )
+    return shared_s
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mmlu", type=int, default=OFFICIAL["mmlu"])
@@ -173,17 +191,16 @@ def main() -> None:
         total += compare_bbh(llm, items["bbh"], args, eval_params.max_new_tokens_long)
     if args.only != "all":
         return
+    for name in ("truthfulqa", "triviaqa"):
+        total += compare_set(llm, name, items[name], eval_params)
     probes, mia = demo_tables(OFFICIAL["probes"])
     for name, action, count in (
         ("forget + neighbor probes", lambda: probe_scores(llm, probes, eval_params), len(probes)),
         ("MIA (FM + RM texts)", lambda: mia_scores(llm, mia, eval_params), len(mia)),
-        *(
-            (
-                name,
-                lambda name=name: utility_scores(llm, {name: items[name]}, eval_params),
-                len(items[name]),
-            )
-            for name in ("truthfulqa", "triviaqa", "fluency")
+        (
+            "fluency",
+            lambda: utility_scores(llm, {"fluency": items["fluency"]}, eval_params),
+            len(items["fluency"]),
         ),
     ):
         _, seconds = timed(action)

@@ -35,6 +35,21 @@ def tiny_llm(tiny_llm_dir):
 
 
 @pytest.fixture
+def lively_llm(tiny_llm):
+    """The tiny model with larger random weights: its greedy answers differ from prompt to
+    prompt (at its initial scale every answer repeats one token, so any two decoders agree)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for weight in tiny_llm.model.parameters():
+            if weight.dim() > 1:
+                noise = torch.randn(weight.shape, generator=generator) * 0.2
+                weight.copy_(noise.to(weight.device))
+    return tiny_llm
+
+
+@pytest.fixture
 def tiny_encoder(tiny_encoder_dir):
     from atu_pipeline.io.models import load_encoder
 

@@ -365,7 +365,9 @@ class EvalParams(Params):
     mia_ratios: list[Annotated[float, Field(gt=0, le=1)]] = Field([0.2], min_length=1)
     max_mia_texts: int | None = Field(None, ge=1)  # first N texts of each MIA split
     max_new_tokens_long: int = Field(256, ge=1)  # BBH and fluency generations (RWKU: 256)
-    share_prefixes: bool = True  # MMLU: run each few-shot block once for the rows that share it
+    # utility sets: run a prompt prefix that rows share (MMLU's few-shot block, BBH's chain of
+    # thought, TruthfulQA's primer) once for them all; false: every row its whole prompt
+    share_prefixes: bool = True
     utility_limits: UtilityLimits = {}
 
 

@@ -9,7 +9,6 @@ from atu_pipeline.core.eval.generate import (
     cut_at_stop,
     generate,
     next_token_logits,
-    next_token_logits_shared,
     pad,
     prefix_groups,
     stop_ids,
@@ -70,56 +69,43 @@ def _one_prompt_generate(llm, prompt: str, max_new_tokens: int) -> list[int]:
     return out[0, ids.shape[1] :].tolist()
 
 
-def test_generate_decodes_only_new_tokens_like_unbatched_generate(tiny_llm):
+def test_generate_decodes_only_new_tokens_like_unbatched_generate(lively_llm):
     """Batched output = plain one-prompt generate, sliced by token count."""
-    _liven(tiny_llm)
-    tok = tiny_llm.tokenizer
+    tok = lively_llm.tokenizer
     prompts = _prompts(tok)
-    got = generate(tiny_llm, prompts, max_new_tokens=6, batch_size=5)
+    got = generate(lively_llm, prompts, max_new_tokens=6, batch_size=5)
     assert any(got)  # the random model does emit text, so the comparison means something
     for prompt, text in zip(prompts, got, strict=True):
-        new = cut_at_stop(_one_prompt_generate(tiny_llm, prompt, 6), stop_ids(tiny_llm))
+        new = cut_at_stop(_one_prompt_generate(lively_llm, prompt, 6), stop_ids(lively_llm))
         assert text == tok.decode(new, skip_special_tokens=True).strip()
 
 
-def _liven(llm) -> None:
-    """Larger random weights: the tiny model's greedy answers then differ from prompt to prompt
-    (at its initial scale every answer repeats one token, and any two decoders agree)."""
-    generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for weight in llm.model.parameters():
-            if weight.dim() > 1:
-                weight.copy_(torch.randn(weight.shape, generator=generator) * 0.2)
-
-
-def test_shared_prefixes_and_rows_leaving_at_their_stop_id_give_the_same_texts(tiny_llm):
-    tok = tiny_llm.tokenizer
+def test_shared_prefixes_and_rows_leaving_at_their_stop_id_give_the_same_texts(lively_llm):
+    tok = lively_llm.tokenizer
     examples = " ".join(f"Example {i}: the answer is {7 * i}." for i in range(12))
     prompts = [render(tok, f"{examples} {q}", "Answer:") for q in QUESTIONS] + _prompts(tok)
     assert any(shared for shared, _ in prefix_groups([prompt_ids(tok, p) for p in prompts], 32))
-    _liven(tiny_llm)
     # a token that some answers emit after their first stops them there: rows leave the batch
-    answers = [_one_prompt_generate(tiny_llm, prompt, 8) for prompt in prompts]
+    answers = [_one_prompt_generate(lively_llm, prompt, 8) for prompt in prompts]
     counts = Counter(token for new in answers for token in set(new[1:]))
     early = max((token for token in counts if counts[token] < len(answers)), key=counts.get)
-    tiny_llm.model.generation_config.eos_token_id = [tok.eos_token_id, early]
-    got = generate(tiny_llm, prompts, max_new_tokens=8, batch_size=4)
+    lively_llm.model.generation_config.eos_token_id = [tok.eos_token_id, early]
+    got = generate(lively_llm, prompts, max_new_tokens=8, batch_size=4)
     lengths = []
     for prompt, text in zip(prompts, got, strict=True):
-        new = _one_prompt_generate(tiny_llm, prompt, 8)
+        new = _one_prompt_generate(lively_llm, prompt, 8)
         lengths.append(len(new))
-        expected = tok.decode(cut_at_stop(new, stop_ids(tiny_llm)), skip_special_tokens=True)
+        expected = tok.decode(cut_at_stop(new, stop_ids(lively_llm)), skip_special_tokens=True)
         assert text == expected.strip()
     assert min(lengths) < 8 == max(lengths)  # some rows stopped early, others ran to the end
 
 
-def test_generate_is_deterministic_and_batch_size_invariant(tiny_llm):
-    _liven(tiny_llm)
-    prompts = _prompts(tiny_llm.tokenizer)
-    one = generate(tiny_llm, prompts, max_new_tokens=5, batch_size=1)
+def test_generate_is_deterministic_and_batch_size_invariant(lively_llm):
+    prompts = _prompts(lively_llm.tokenizer)
+    one = generate(lively_llm, prompts, max_new_tokens=5, batch_size=1)
     assert len(set(one)) > 1
-    assert generate(tiny_llm, prompts, max_new_tokens=5, batch_size=3) == one
-    assert generate(tiny_llm, prompts, max_new_tokens=5, batch_size=3) == one
+    assert generate(lively_llm, prompts, max_new_tokens=5, batch_size=3) == one
+    assert generate(lively_llm, prompts, max_new_tokens=5, batch_size=3) == one
 
 
 def test_generate_restores_mode_and_padding_side_and_reports_progress(tiny_llm):
@@ -160,6 +146,21 @@ def test_next_token_logits_pick_the_last_real_position(tiny_llm):
         with torch.no_grad():
             last = tiny_llm.model(input_ids=torch.tensor([seq])).logits[0, -1]
         assert torch.allclose(got[row], last[[3, 5, 7]], atol=1e-5)
+
+
+def test_token_logprobs_with_shared_prefixes_equal_every_row_run_whole(lively_llm):
+    """TruthfulQA's shape: one primer and question, several answers (one a single token)."""
+    tok = lively_llm.tokenizer
+    primer = tok(" ".join(f"Q: what is {i}? A: {i}." for i in range(8))).input_ids
+    seqs = [primer + tok(answer).input_ids for answer in (" yes", " no, never", " maybe so")]
+    seqs += [primer[:-1], tok("Another text entirely, alone.").input_ids]
+    assert any(shared for shared, _ in prefix_groups(seqs, 32))
+    shared = token_logprobs(lively_llm, seqs, batch_size=2, with_stats=True)
+    whole = token_logprobs(lively_llm, seqs, batch_size=2, with_stats=True, min_prefix=10**9)
+    for got, expected, seq in zip(shared, whole, seqs, strict=True):
+        assert len(got["logp"]) == len(seq) - 1
+        for key in ("logp", "mu", "sigma"):
+            assert torch.allclose(got[key], expected[key], atol=1e-4), key
 
 
 def test_prefix_groups_share_a_long_run_and_leave_every_row_a_token_of_its_own():
@@ -209,7 +210,7 @@ def test_shared_prefix_logits_equal_the_full_forwards_and_pick_the_same_letters(
     seqs = [prompt_ids(tok, render(tok, *mmlu_prompt(row))) for row in _mmlu_rows()]
     letters = letter_token_ids(tok)
     assert any(length for length, _ in prefix_groups(seqs, 32))  # the test shares prefixes
-    full = next_token_logits(tiny_llm, seqs, letters, batch_size=3)
-    shared = next_token_logits_shared(tiny_llm, seqs, letters, batch_size=3)
+    full = next_token_logits(tiny_llm, seqs, letters, batch_size=3, min_prefix=None)
+    shared = next_token_logits(tiny_llm, seqs, letters, batch_size=3)
     assert torch.allclose(full, shared, atol=1e-4)  # float32: summation order only
     assert torch.equal(full.argmax(-1), shared.argmax(-1))

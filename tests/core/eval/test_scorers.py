@@ -191,3 +191,22 @@ def test_score_utility_skips_absent_or_empty_sets(tiny_llm):
     out = score_utility(tiny_llm, items, batch_size=2)
     assert set(out) == {"utility/truthfulqa_mc1", "utility/truthfulqa_mc2"}
     assert score_utility(tiny_llm, {}) == {}
+
+
+def test_shared_prefixes_leave_every_utility_score_unchanged_and_show_progress(lively_llm):
+    items = _utility_items()
+    items["truthful"] *= 2  # two questions under one primer: choices and questions share it
+    ends = []
+    shared = score_utility(
+        lively_llm,
+        items,
+        batch_size=2,
+        max_new_tokens_long=6,
+        on_batch=lambda done, total: ends.append(total) if done == total else None,
+    )
+    whole = score_utility(
+        lively_llm, items, batch_size=2, max_new_tokens_long=6, share_prefixes=False
+    )
+    assert _same_scores(shared, whole)
+    sizes = {"retain_mmlu": 3, "retain_bbh": 2, "truthful": 2, "triviaqa": 1, "fluency": 1}
+    assert ends == [*sizes.values(), 2]  # every set, in rows (general text last), finishes

@@ -25,6 +25,9 @@ from atu_pipeline.core.eval.prompts import prompt_ids
 from atu_pipeline.core.llm import CausalLM
 
 OnBatch = Callable[[int, int], None]  # (rows done, rows in total)
+# rows sharing at least this many leading tokens run them once (None: never); a chat
+# template's system turn alone (~35 tokens for SmolLM2) is worth sharing, barely
+SHARED_PREFIX_MIN = 32
 
 
 @contextmanager
@@ -84,7 +87,7 @@ def generate(
     max_new_tokens: int = 30,
     batch_size: int = 16,
     on_batch: OnBatch | None = None,
-    min_prefix: int = 32,
+    min_prefix: int | None = SHARED_PREFIX_MIN,
 ) -> list[str]:
     """Greedy continuations of rendered prompts, stripped, in input order.
 
@@ -124,9 +127,12 @@ class _Prompted:
     first: int
 
 
-def _prefill_jobs(seqs: list[list[int]], min_prefix: int) -> list[tuple[int, list[int]]]:
+def _prefill_jobs(seqs: list[list[int]], min_prefix: int | None) -> list[tuple[int, list[int]]]:
     """(shared prefix length, rows): each group of `prefix_groups`, and every row that shares
-    nothing in one job of its own (so that they still batch together)."""
+    nothing in one job of its own (so that they still batch together). `min_prefix` None:
+    nothing is shared, every row runs its whole prompt."""
+    if min_prefix is None:
+        return [(0, list(range(len(seqs))))]
     groups = prefix_groups(seqs, min_prefix)
     alone = [row for shared, rows in groups if not shared for row in rows]
     return [group for group in groups if group[0]] + ([(0, alone)] if alone else [])
@@ -137,26 +143,12 @@ def _prefill(
 ) -> Iterator[_Prompted]:
     """The prompts of `rows`, their `shared` leading tokens run once, the rest right-padded in
     batches; yields each row's prompt cache and greedy first token."""
-    device, decoder = llm.device, llm.model.get_decoder()
+    decoder = llm.model.get_decoder()
     prefix = _prefix_cache(llm, seqs[rows[0]][:shared]) if shared else None
     suffixes = [seqs[row][shared:] for row in rows]
     for batch in batches_by_length(suffixes, batch_size):
-        ids, mask = pad([suffixes[i] for i in batch], pad_id(llm), "right")
-        cache = DynamicCache() if prefix is None else copy.deepcopy(prefix)
-        if prefix is not None:
-            cache.batch_repeat_interleave(len(batch))
-        full_mask = torch.cat([torch.ones(len(batch), shared, dtype=mask.dtype), mask], dim=1)
-        positions = torch.arange(shared, shared + ids.shape[1]).expand(len(batch), -1)
-        hidden = decoder(
-            input_ids=ids.to(device),
-            attention_mask=full_mask.to(device),
-            position_ids=positions.to(device),
-            past_key_values=cache,
-            use_cache=True,
-        ).last_hidden_state
-        lengths = mask.sum(dim=1)
-        last = hidden[torch.arange(len(batch)), (lengths - 1).to(device)]
-        firsts = llm.model.get_output_embeddings()(last).argmax(-1).tolist()
+        out, cache, lengths = _after_prefix(decoder, llm, [suffixes[i] for i in batch], prefix)
+        firsts = _next_logits(llm, out, lengths).argmax(-1).tolist()
         for b, i in enumerate(batch):
             length = shared + int(lengths[b])
             kv = [
@@ -166,12 +158,43 @@ def _prefill(
             yield _Prompted(rows[i], kv, length, firsts[b])
 
 
-def _prefix_cache(llm: CausalLM, prefix: list[int]) -> DynamicCache:
+def _prefix_cache(llm: CausalLM, prefix: list[int], module: nn.Module | None = None):
+    """A shared prefix run once: its cache, and `module`'s output (default: the decoder's)."""
     cache = DynamicCache()
-    llm.model.get_decoder()(
+    out = (module or llm.model.get_decoder())(
         input_ids=torch.tensor([prefix], device=llm.device), past_key_values=cache, use_cache=True
     )
-    return cache
+    return cache if module is None else (cache, out)
+
+
+def _after_prefix(
+    module: nn.Module, llm: CausalLM, suffixes: list[list[int]], prefix: DynamicCache | None
+) -> tuple:
+    """`module` (the decoder, or the whole LM for logits) on right-padded rows that continue
+    `prefix` (expanded over the batch), or that start at position 0 when it is None.
+    Returns the output, the batch's cache and each row's own token count."""
+    shared = 0 if prefix is None else prefix.get_seq_length()
+    ids, mask = pad(suffixes, pad_id(llm), "right")
+    cache = DynamicCache() if prefix is None else copy.deepcopy(prefix)
+    if prefix is not None:
+        cache.batch_repeat_interleave(len(suffixes))
+    full_mask = torch.cat([torch.ones(len(suffixes), shared, dtype=mask.dtype), mask], dim=1)
+    positions = torch.arange(shared, shared + ids.shape[1]).expand(len(suffixes), -1)
+    out = module(
+        input_ids=ids.to(llm.device),
+        attention_mask=full_mask.to(llm.device),
+        position_ids=positions.to(llm.device),
+        past_key_values=cache,
+        use_cache=True,
+    )
+    return out, cache, mask.sum(dim=1)
+
+
+def _next_logits(llm: CausalLM, decoded, lengths: torch.Tensor) -> torch.Tensor:
+    """The LM head at each row's last real position of a right-padded decoder output: (B, V)."""
+    rows = torch.arange(len(lengths))
+    last = decoded.last_hidden_state[rows, (lengths - 1).to(llm.device)]
+    return llm.model.get_output_embeddings()(last)
 
 
 def _decode(
@@ -274,59 +297,73 @@ def sample(
     return generate_in_batches(llm, prompts, decoding, batch_size, on_batch)
 
 
-def _right_padded_logits(
-    llm: CausalLM, seqs: list[list[int]], keep: torch.Tensor | None = None
-) -> torch.Tensor:
-    """Forward a right-padded batch. Returns logits (B, T, V), or (B, 1, V) at the positions
-    `keep` (B,) only: the lm_head then projects one position per row, not all T."""
-    ids, mask = pad(seqs, pad_id(llm), "right")
-    extra = {} if keep is None else {"logits_to_keep": keep[:, None].to(llm.device)}
-    return llm.model(
-        input_ids=ids.to(llm.device), attention_mask=mask.to(llm.device), **extra
-    ).logits
-
-
 def token_logprobs(
     llm: CausalLM,
     seqs: list[list[int]],
     batch_size: int = 8,
     with_stats: bool = False,
     on_batch: OnBatch | None = None,
+    min_prefix: int | None = SHARED_PREFIX_MIN,
 ) -> list[dict[str, torch.Tensor]]:
     """Teacher-forced log p(x_t | x_<t) for t = 1..T-1 of every id list, in input order.
 
     Returns per sequence {"logp": (T-1,)} and, with `with_stats`, also the mean "mu" (T-1,)
     and standard deviation "sigma" (T-1,) of log p over the vocabulary (for Min-K%++).
-    Sequences shorter than 2 tokens get empty tensors.
+    Sequences shorter than 2 tokens get empty tensors. Rows that share a long prefix
+    (TruthfulQA's primer and question under each of its answer choices) run it once.
     """
     results: list[dict[str, torch.Tensor]] = [{} for _ in seqs]
+    done = 0
     with eval_mode(llm.model):
-        for done, rows in enumerate(batches_by_length(seqs, batch_size)):
-            logits = _right_padded_logits(llm, [seqs[i] for i in rows])  # (B, T, V)
-            for b, row in enumerate(rows):
-                seq = torch.tensor(seqs[row], device=logits.device)
-                # logits at position t predict token t + 1; float32 one row at a time
-                log_probs = logits[b, : len(seq) - 1].float().log_softmax(-1)  # (T-1, V)
-                stats = {"logp": target_logprobs(log_probs, seq[1:]).cpu()}
-                if with_stats:
-                    mu, sigma = vocab_moments(log_probs)
-                    stats |= {"mu": mu.cpu(), "sigma": sigma.cpu()}
-                results[row] = stats
-            if on_batch is not None:
-                on_batch(min((done + 1) * batch_size, len(seqs)), len(seqs))
+        for shared, rows in _prefill_jobs(seqs, min_prefix):
+            prefix, head = None, None  # head: the prefix's own log-probs (shared, V)
+            if shared:
+                prefix, out = _prefix_cache(llm, seqs[rows[0]][:shared], llm.model)
+                head = out.logits[0].float().log_softmax(-1)
+            suffixes = [seqs[row][shared:] for row in rows]
+            for batch in batches_by_length(suffixes, batch_size):
+                out, _, _ = _after_prefix(llm.model, llm, [suffixes[i] for i in batch], prefix)
+                for b, i in enumerate(batch):
+                    seq = torch.tensor(seqs[rows[i]], device=out.logits.device)
+                    # logits at position t predict token t + 1; float32 one row at a time
+                    tail = out.logits[b, : len(suffixes[i]) - 1].float().log_softmax(-1)
+                    log_probs = tail if head is None else torch.cat([head, tail])  # (T-1, V)
+                    stats = {"logp": target_logprobs(log_probs, seq[1:]).cpu()}
+                    if with_stats:
+                        mu, sigma = vocab_moments(log_probs)
+                        stats |= {"mu": mu.cpu(), "sigma": sigma.cpu()}
+                    results[rows[i]] = stats
+                done += len(batch)
+                if on_batch is not None:
+                    on_batch(done, len(seqs))
     return results
 
 
 def next_token_logits(
-    llm: CausalLM, seqs: list[list[int]], candidates: list[int], batch_size: int = 8
+    llm: CausalLM,
+    seqs: list[list[int]],
+    candidates: list[int],
+    batch_size: int = 8,
+    min_prefix: int | None = SHARED_PREFIX_MIN,
+    on_batch: OnBatch | None = None,
 ) -> torch.Tensor:
-    """Logits of the `candidates` ids for the token after each id list: (N, C)."""
+    """Logits of the `candidates` ids for the token after each id list: (N, C). Rows that
+    share a long prefix (MMLU's few-shot block) run it once."""
     out = torch.empty(len(seqs), len(candidates))
+    decoder, done = llm.model.get_decoder(), 0
     with eval_mode(llm.model):
-        for rows in batches_by_length(seqs, batch_size):
-            last = torch.tensor([len(seqs[i]) - 1 for i in rows])
-            logits = _right_padded_logits(llm, [seqs[i] for i in rows], keep=last)  # (B, 1, V)
-            out[rows] = logits[:, 0, candidates].float().cpu()
+        for shared, rows in _prefill_jobs(seqs, min_prefix):
+            prefix = _prefix_cache(llm, seqs[rows[0]][:shared]) if shared else None
+            suffixes = [seqs[row][shared:] for row in rows]
+            for batch in batches_by_length(suffixes, batch_size):
+                hidden, _, lengths = _after_prefix(
+                    decoder, llm, [suffixes[i] for i in batch], prefix
+                )
+                logits = _next_logits(llm, hidden, lengths)[:, candidates]
+                out[[rows[i] for i in batch]] = logits.float().cpu()
+                done += len(batch)
+                if on_batch is not None:
+                    on_batch(done, len(seqs))
     return out
 
 
@@ -371,61 +408,3 @@ def _common_length(a: list[int], b: list[int], limit: int) -> int:
     while length < limit and a[length] == b[length]:
         length += 1
     return length
-
-
-def next_token_logits_shared(
-    llm: CausalLM,
-    seqs: list[list[int]],
-    candidates: list[int],
-    batch_size: int = 8,
-    min_prefix: int = 32,
-    on_batch: OnBatch | None = None,
-) -> torch.Tensor:
-    """`next_token_logits`, with every shared prefix (MMLU's few-shot block) run once: its KV
-    cache is computed for one row and expanded over each batch of the rows that share it.
-    Returns (N, C)."""
-    out = torch.empty(len(seqs), len(candidates))
-    alone = []
-    done = 0
-    with eval_mode(llm.model):
-        for shared, rows in prefix_groups(seqs, min_prefix):
-            if shared == 0:
-                alone += rows
-                continue
-            out[rows] = _logits_after_prefix(
-                llm, [seqs[r] for r in rows], shared, candidates, batch_size
-            )
-            done += len(rows)
-            if on_batch is not None:
-                on_batch(done, len(seqs))
-    if alone:
-        out[alone] = next_token_logits(llm, [seqs[r] for r in alone], candidates, batch_size)
-        if on_batch is not None:
-            on_batch(len(seqs), len(seqs))
-    return out
-
-
-def _logits_after_prefix(
-    llm: CausalLM, seqs: list[list[int]], shared: int, candidates: list[int], batch_size: int
-) -> torch.Tensor:
-    """Next-token logits (N, C) of rows that all start with the same `shared` tokens."""
-    device, decoder = llm.device, llm.model.get_decoder()
-    prefix = _prefix_cache(llm, seqs[0][:shared])
-    out = torch.empty(len(seqs), len(candidates))
-    suffixes = [seq[shared:] for seq in seqs]
-    for rows in batches_by_length(suffixes, batch_size):
-        ids, mask = pad([suffixes[i] for i in rows], pad_id(llm), "right")
-        cache = copy.deepcopy(prefix)
-        cache.batch_repeat_interleave(len(rows))
-        full_mask = torch.cat([torch.ones(len(rows), shared, dtype=mask.dtype), mask], dim=1)
-        positions = torch.arange(shared, shared + ids.shape[1]).expand(len(rows), -1)
-        hidden = decoder(
-            input_ids=ids.to(device),
-            attention_mask=full_mask.to(device),
-            position_ids=positions.to(device),
-            past_key_values=cache,
-            use_cache=True,
-        ).last_hidden_state
-        last = hidden[torch.arange(len(rows)), (mask.sum(dim=1) - 1).to(device)]  # (B, H)
-        out[rows] = llm.model.get_output_embeddings()(last)[:, candidates].float().cpu()
-    return out

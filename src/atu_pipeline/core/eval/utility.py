@@ -7,10 +7,10 @@ import torch
 
 from atu_pipeline.core.eval import metrics
 from atu_pipeline.core.eval.generate import (
+    SHARED_PREFIX_MIN,
     OnBatch,
     generate,
     next_token_logits,
-    next_token_logits_shared,
     token_logprobs,
 )
 from atu_pipeline.core.eval.metrics import Score, stat
@@ -31,11 +31,11 @@ def score_mmlu(
     llm: CausalLM,
     rows: list[dict],
     batch_size: int,
-    share_prefixes: bool = True,
+    min_prefix: int | None = SHARED_PREFIX_MIN,
     on_batch: OnBatch | None = None,
 ) -> dict[str, Score]:
     """5-shot MMLU accuracy: argmax over the next-token logits of " A" / " B" / " C" / " D"."""
-    logits = mmlu_letter_logits(llm, rows, batch_size, share_prefixes, on_batch)
+    logits = mmlu_letter_logits(llm, rows, batch_size, min_prefix, on_batch)
     gold = torch.tensor([r["answer"] for r in rows])
     return {"utility/mmlu": stat((logits.argmax(-1) == gold).float().tolist())}
 
@@ -44,25 +44,27 @@ def mmlu_letter_logits(
     llm: CausalLM,
     rows: list[dict],
     batch_size: int,
-    share_prefixes: bool = True,
+    min_prefix: int | None = SHARED_PREFIX_MIN,
     on_batch: OnBatch | None = None,
 ) -> torch.Tensor:
-    """Each row's next-token logits of the four answer letters (N, 4). With `share_prefixes`,
-    the rows of one few-shot block run that block once."""
+    """Each row's next-token logits of the four answer letters (N, 4); the rows of one
+    few-shot block run that block once (unless `min_prefix` is None)."""
     tok = llm.tokenizer
     seqs = [prompt_ids(tok, render(tok, *mmlu_prompt(r))) for r in rows]
-    letters = letter_token_ids(tok)
-    if share_prefixes:
-        return next_token_logits_shared(llm, seqs, letters, batch_size, on_batch=on_batch)
-    return next_token_logits(llm, seqs, letters, batch_size)
+    return next_token_logits(llm, seqs, letter_token_ids(tok), batch_size, min_prefix, on_batch)
 
 
 def score_bbh(
-    llm: CausalLM, rows: list[dict], batch_size: int, max_new_tokens: int, on_batch: OnBatch | None
+    llm: CausalLM,
+    rows: list[dict],
+    batch_size: int,
+    max_new_tokens: int,
+    on_batch: OnBatch | None,
+    min_prefix: int | None = SHARED_PREFIX_MIN,
 ) -> dict[str, Score]:
     """3-shot CoT BBH: correct EM (`bbh`) and RWKU's character-iteration EM (`bbh_quirk`)."""
     prompts = [render_bbh(llm.tokenizer, r) for r in rows]
-    outputs = generate(llm, prompts, max_new_tokens, batch_size, on_batch)
+    outputs = generate(llm, prompts, max_new_tokens, batch_size, on_batch, min_prefix)
     preds = [metrics.extract_bbh_answer(o) for o in outputs]
     golds = [r["answer"] for r in rows]
     return {
@@ -74,26 +76,40 @@ def score_bbh(
 
 
 def completion_logprobs(
-    llm: CausalLM, prompts: list[str], completions: list[str], batch_size: int
+    llm: CausalLM,
+    prompts: list[str],
+    completions: list[str],
+    batch_size: int,
+    min_prefix: int | None = SHARED_PREFIX_MIN,
+    on_batch: OnBatch | None = None,
 ) -> list[float]:
     """Sum of log p over the completion tokens of `prompt + completion`; the completion span is
     the full encoding minus as many tokens as the prompt alone encodes to (as in RWKU)."""
     tok = llm.tokenizer
     heads = [len(prompt_ids(tok, p)) for p in prompts]
     fulls = [prompt_ids(tok, p + c) for p, c in zip(prompts, completions, strict=True)]
-    stats = token_logprobs(llm, fulls, batch_size)
+    stats = token_logprobs(llm, fulls, batch_size, min_prefix=min_prefix, on_batch=on_batch)
     # logp[t - 1] is log p(x_t), so the completion x_head.. starts at logp[head - 1]
     return [s["logp"][h - 1 :].sum().item() for s, h in zip(stats, heads, strict=True)]
 
 
-def score_truthful(llm: CausalLM, rows: list[dict], batch_size: int) -> dict[str, Score]:
+def score_truthful(
+    llm: CausalLM,
+    rows: list[dict],
+    batch_size: int,
+    min_prefix: int | None = SHARED_PREFIX_MIN,
+    on_batch: OnBatch | None = None,
+) -> dict[str, Score]:
     """TruthfulQA MC1 / MC2 from summed completion log-probs of `prompt + " " + choice`."""
     jobs = []  # (row index, choice): mc1 choices are scored too when mc2 lacks them
     for i, r in enumerate(rows):
         choices = dict.fromkeys(r["mc2_targets"]["choices"] + r["mc1_targets"]["choices"])
         jobs += [(i, c) for c in choices]
     prompts = [render(llm.tokenizer, *truthful_prompt(rows[i]["question"])) for i, _ in jobs]
-    sums = completion_logprobs(llm, prompts, [" " + c for _, c in jobs], batch_size)
+    completions = [" " + c for _, c in jobs]
+    # progress in questions, not in the (question, choice) pairs scored
+    progress = on_batch and (lambda done, total: on_batch(done * len(rows) // total, len(rows)))
+    sums = completion_logprobs(llm, prompts, completions, batch_size, min_prefix, progress)
     score = dict(zip(jobs, sums, strict=True))
     mc1, mc2 = [], []
     for i, r in enumerate(rows):
@@ -112,11 +128,16 @@ def split_choices(
 
 
 def score_trivia(
-    llm: CausalLM, rows: list[dict], batch_size: int, max_new_tokens: int, on_batch: OnBatch | None
+    llm: CausalLM,
+    rows: list[dict],
+    batch_size: int,
+    max_new_tokens: int,
+    on_batch: OnBatch | None,
+    min_prefix: int | None = SHARED_PREFIX_MIN,
 ) -> dict[str, Score]:
     """TriviaQA token F1 and EM (SQuAD normalisation), max over the answer aliases."""
     prompts = [render(llm.tokenizer, *trivia_prompt(r["question"])) for r in rows]
-    preds = generate(llm, prompts, max_new_tokens, batch_size, on_batch)
+    preds = generate(llm, prompts, max_new_tokens, batch_size, on_batch, min_prefix)
     pairs = list(zip(preds, rows, strict=True))
     f1 = [max(metrics.token_f1(p, a) for a in r["answers"]) for p, r in pairs]
     em = [max(metrics.exact_match(p, a) for a in r["answers"]) for p, r in pairs]
@@ -132,9 +153,12 @@ def score_fluency(
     return {"utility/fluency": stat([metrics.fluency_entropy(o) for o in outputs])}
 
 
-def score_perplexity(llm: CausalLM, rows: list[dict], batch_size: int) -> dict[str, Score]:
+def score_perplexity(
+    llm: CausalLM, rows: list[dict], batch_size: int, on_batch: OnBatch | None = None
+) -> dict[str, Score]:
     """Token-weighted perplexity of raw texts (default special tokens, no chat template)."""
-    stats = token_logprobs(llm, [llm.tokenizer(r["text"]).input_ids for r in rows], batch_size)
+    seqs = [llm.tokenizer(r["text"]).input_ids for r in rows]
+    stats = token_logprobs(llm, seqs, batch_size, on_batch=on_batch)
     nll = -sum(s["logp"].sum().item() for s in stats)
     value = metrics.perplexity(nll, sum(len(s["logp"]) for s in stats))
     return {"utility/perplexity": {"value": value, "n": len(rows)}}
@@ -156,22 +180,24 @@ def score_utility(
 
     `limits[name]` keeps the first N rows of a set (None or absent: all). Sets that are absent
     or empty produce no keys. TriviaQA answers get `max_new_tokens` (RWKU: 30), BBH and
-    fluency `max_new_tokens_long` (RWKU: 256).
+    fluency `max_new_tokens_long` (RWKU: 256). With `share_prefixes`, rows that share a long
+    prompt prefix (MMLU's few-shot blocks, BBH's chains of thought, TruthfulQA's primer and
+    question, TriviaQA's demonstrations) run it once: the same scores, to float rounding.
     """
     limits = limits or {}
     rows = {name: items.get(name, [])[: limits.get(name)] for name in items}
-    long = max_new_tokens_long
+    long, shared = max_new_tokens_long, SHARED_PREFIX_MIN if share_prefixes else None
     out: dict[str, Score] = {}
     if rows.get("retain_mmlu"):
-        out |= score_mmlu(llm, rows["retain_mmlu"], batch_size, share_prefixes, on_batch)
+        out |= score_mmlu(llm, rows["retain_mmlu"], batch_size, shared, on_batch)
     if rows.get("retain_bbh"):
-        out |= score_bbh(llm, rows["retain_bbh"], batch_size, long, on_batch)
+        out |= score_bbh(llm, rows["retain_bbh"], batch_size, long, on_batch, shared)
     if rows.get("truthful"):
-        out |= score_truthful(llm, rows["truthful"], batch_size)
+        out |= score_truthful(llm, rows["truthful"], batch_size, shared, on_batch)
     if rows.get("triviaqa"):
-        out |= score_trivia(llm, rows["triviaqa"], batch_size, max_new_tokens, on_batch)
+        out |= score_trivia(llm, rows["triviaqa"], batch_size, max_new_tokens, on_batch, shared)
     if rows.get("fluency"):
         out |= score_fluency(llm, rows["fluency"], batch_size, long, on_batch)
     if rows.get("general_text"):
-        out |= score_perplexity(llm, rows["general_text"], batch_size)
+        out |= score_perplexity(llm, rows["general_text"], batch_size, on_batch)
     return out
