@@ -149,6 +149,7 @@ class RoundsParams(Params):
     trainable: TrainableParams = TrainableParams()
     retain: RetainParams = RetainParams()
     early_stop_forget: float | None = Field(None, ge=0, le=100)
+    early_stop_neighbor: float | None = Field(None, ge=0, le=1)  # share of before (collapse)
     keep: Literal["last", "best_tradeoff"] = "last"
     neighbor_floor: float = Field(0.9, ge=0, le=1)
     gradient_checkpointing: bool = False

@@ -71,14 +71,39 @@ def test_test_scores_cannot_change_the_kept_round_or_early_stop(test_scores):
             history, BASELINE, rule, 0.9
         )
     for row, other in zip(history, changed, strict=True):
-        assert reached_early_stop(row, 31.0) == reached_early_stop(other, 31.0)
+        for thresholds in ({"forget_at": 31.0, "neighbor_share_at": None},
+                           {"forget_at": None, "neighbor_share_at": 0.7}):
+            assert reached_early_stop(row, BASELINE, **thresholds) == reached_early_stop(
+                other, baseline, **thresholds
+            )
+
+
+def _stops(row: dict, forget_at=None, neighbor_share_at=None) -> bool:
+    baseline = {"val/forget/all": 80.0, "val/neighbor/all": 80.0}
+    return reached_early_stop(
+        row, baseline, forget_at=forget_at, neighbor_share_at=neighbor_share_at
+    )
 
 
 def test_early_stop_reads_the_validation_forget_score_and_is_off_without_a_threshold():
-    assert reached_early_stop({"val/forget/all": 8.0}, 10.0)
-    assert reached_early_stop({"val/forget/all": 10.0}, 10.0)
-    assert not reached_early_stop({"val/forget/all": 12.0, "test/forget/all": 0.0}, 10.0)
-    assert not reached_early_stop({"val/forget/all": 0.0}, None)
+    assert _stops({"val/forget/all": 8.0}, forget_at=10.0)
+    assert _stops({"val/forget/all": 10.0}, forget_at=10.0)
+    assert not _stops({"val/forget/all": 12.0, "test/forget/all": 0.0}, forget_at=10.0)
+    assert not _stops({"val/forget/all": 0.0, "val/neighbor/all": 0.0})
+
+
+def test_a_collapsed_model_stops_the_run_at_its_share_of_the_neighbor_score_before():
+    """Before: neighbor 80. At a share of 0.5 the run stops at 40 or below, not at 41; the test
+    neighbor score never counts."""
+    row = {"val/forget/all": 50.0}
+    assert _stops(row | {"val/neighbor/all": 40.0}, neighbor_share_at=0.5)
+    assert _stops(row | {"val/neighbor/all": 0.0}, neighbor_share_at=0.5)
+    assert not _stops(row | {"val/neighbor/all": 41.0, "test/neighbor/all": 0.0}, neighbor_share_at=0.5)
+    assert not _stops(row | {"val/neighbor/all": 0.0}, neighbor_share_at=None)
+    nothing_known = {"val/forget/all": 80.0, "val/neighbor/all": 0.0}
+    assert not reached_early_stop(
+        row | {"val/neighbor/all": 0.0}, nothing_known, forget_at=None, neighbor_share_at=0.5
+    )
 
 
 def test_a_quantile_tau_leaves_the_top_share_of_positions_above_it():

@@ -141,8 +141,13 @@ def test_an_unreadable_checkpoint_is_deleted_and_its_round_resumed_from_the_one_
 def test_round_log_knows_its_rounds_and_its_early_stop():
     rounds = RoundLog(BASELINE, [_round(1, 30.0, 80.0), _round(2, 8.0, 80.0)])
     assert rounds.done(2) and not rounds.done(3)
-    assert rounds.stopped_early(10.0) and not rounds.stopped_early(5.0)
-    assert not RoundLog(BASELINE).stopped_early(10.0)
+    at = {"early_stop_forget": 10.0}
+    assert rounds.stopped_early(SETTINGS.model_copy(update=at))
+    assert not rounds.stopped_early(SETTINGS.model_copy(update={"early_stop_forget": 5.0}))
+    assert not RoundLog(BASELINE).stopped_early(SETTINGS.model_copy(update=at))
+    collapsed = RoundLog(BASELINE, [_round(1, 30.0, BASELINE["val/neighbor/all"] * 0.4)])
+    assert collapsed.stopped_early(SETTINGS.model_copy(update={"early_stop_neighbor": 0.5}))
+    assert not collapsed.stopped_early(SETTINGS.model_copy(update={"early_stop_neighbor": 0.3}))
     assert rounds.to_dict()["round"] == 2
 
 

@@ -59,9 +59,23 @@ def choose_round(
     return min(eligible, key=lambda row: (row[FORGET], -row[NEIGHBOR]))["round"]
 
 
-def reached_early_stop(row: dict, early_stop_forget: float | None) -> bool:
-    """Whether a round's validation forget score is at or below the early-stop threshold."""
-    return early_stop_forget is not None and row.get(FORGET, 100.0) <= early_stop_forget
+def reached_early_stop(
+    row: dict,
+    baseline: dict[str, float],
+    *,
+    forget_at: float | None,
+    neighbor_share_at: float | None,
+) -> bool:
+    """Whether a round ends the run: its validation forget score is at or below `forget_at`
+    (the target is forgotten), or its validation neighbor score is at or below
+    `neighbor_share_at` × before (the model has collapsed: no later round of any recorded run
+    came back to the keep rule's neighbor floor, so the rounds left would only cost time)."""
+    if forget_at is not None and row.get(FORGET, 100.0) <= forget_at:
+        return True
+    before = baseline.get(NEIGHBOR, 0.0)
+    if neighbor_share_at is None or NEIGHBOR not in row or before <= 0:
+        return False  # a model that knew no neighbor cannot collapse on them
+    return row[NEIGHBOR] <= neighbor_share_at * before
 
 
 def quantile_tau(similarities: torch.Tensor, quantile: float) -> float:

@@ -223,7 +223,7 @@ def unlearn_atu(
     for round_ in rounds:
         if log.done(round_.index):
             continue
-        if log.stopped_early(atu.early_stop_forget):
+        if log.stopped_early(atu):
             break
         tau = round_.tau
         if atu.tau_mode == "quantile":  # the round's quantile of the similarities, as they are now

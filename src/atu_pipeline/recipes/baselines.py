@@ -83,7 +83,7 @@ def unlearn_baseline(
     for round_ in rounds:
         if log.done(round_.index):
             continue
-        if log.stopped_early(baseline.early_stop_forget):
+        if log.stopped_early(baseline):
             break
         history = token_unlearn_steps(
             llm.model,

@@ -52,8 +52,14 @@ class RoundLog:
     def done(self, index: int) -> bool:
         return any(row["round"] == index for row in self.history)
 
-    def stopped_early(self, early_stop_forget: float | None) -> bool:
-        return bool(self.history) and reached_early_stop(self.history[-1], early_stop_forget)
+    def stopped_early(self, params: RoundsParams) -> bool:
+        """Whether the last finished round met the run's early stop (forgotten or collapsed)."""
+        return bool(self.history) and reached_early_stop(
+            self.history[-1],
+            self.baseline,
+            forget_at=params.early_stop_forget,
+            neighbor_share_at=params.early_stop_neighbor,
+        )
 
     def to_dict(self) -> dict:
         last = self.history[-1]["round"] if self.history else 0
