@@ -100,11 +100,7 @@ def generate(
     stops = stop_ids(llm)
     answers: list[list[int]] = [[] for _ in seqs]
     with eval_mode(llm.model):
-        prompted = (
-            row
-            for shared, rows in _prefill_jobs(seqs, min_prefix)
-            for row in _prefill(llm, seqs, rows, shared, batch_size)
-        )
+        prompted = _prefill(llm, seqs, batch_size, min_prefix)
         done = 0
         while batch := list(itertools.islice(prompted, batch_size)):
             for row, new in _decode(llm, batch, max_new_tokens, stops):
@@ -138,33 +134,63 @@ def _prefill_jobs(seqs: list[list[int]], min_prefix: int | None) -> list[tuple[i
     return [group for group in groups if group[0]] + ([(0, alone)] if alone else [])
 
 
+@dataclass
+class _Forward:
+    """One batch of `_forwards`: `module`'s output on the rows' own tokens (right-padded), after
+    their group's shared prefix."""
+
+    rows: list[int]  # the batch's row indices in the input
+    shared: int  # leading tokens its rows share, run once per group
+    out: object  # the module's output on each row's own tokens
+    cache: DynamicCache  # the prefix's and the rows' keys and values
+    lengths: torch.Tensor  # each row's own token count
+    prefix_out: object | None  # the module's output on the shared prefix (None: no prefix)
+    opens_group: bool  # the first batch of its prefix group
+
+
+def _forwards(
+    module: nn.Module,
+    llm: CausalLM,
+    seqs: list[list[int]],
+    batch_size: int,
+    min_prefix: int | None,
+) -> Iterator[_Forward]:
+    """`module` (the decoder, or the whole LM for logits) over every id list: each prefix
+    group's shared tokens once, then its rows' own tokens in length-sorted batches."""
+    for shared, rows in _prefill_jobs(seqs, min_prefix):
+        prefix, prefix_out = None, None
+        if shared:
+            prefix, prefix_out = _prefix_cache(llm, seqs[rows[0]][:shared], module)
+        suffixes = [seqs[row][shared:] for row in rows]
+        for number, batch in enumerate(batches_by_length(suffixes, batch_size)):
+            out, cache, lengths = _after_prefix(module, llm, [suffixes[i] for i in batch], prefix)
+            batch_rows = [rows[i] for i in batch]
+            yield _Forward(batch_rows, shared, out, cache, lengths, prefix_out, number == 0)
+
+
 def _prefill(
-    llm: CausalLM, seqs: list[list[int]], rows: list[int], shared: int, batch_size: int
+    llm: CausalLM, seqs: list[list[int]], batch_size: int, min_prefix: int | None
 ) -> Iterator[_Prompted]:
-    """The prompts of `rows`, their `shared` leading tokens run once, the rest right-padded in
-    batches; yields each row's prompt cache and greedy first token."""
-    decoder = llm.model.get_decoder()
-    prefix = _prefix_cache(llm, seqs[rows[0]][:shared]) if shared else None
-    suffixes = [seqs[row][shared:] for row in rows]
-    for batch in batches_by_length(suffixes, batch_size):
-        out, cache, lengths = _after_prefix(decoder, llm, [suffixes[i] for i in batch], prefix)
-        firsts = _next_logits(llm, out, lengths).argmax(-1).tolist()
-        for b, i in enumerate(batch):
-            length = shared + int(lengths[b])
+    """Every prompt's forward (shared prefixes once); yields each row's prompt cache and
+    greedy first token."""
+    for forward in _forwards(llm.model.get_decoder(), llm, seqs, batch_size, min_prefix):
+        firsts = _next_logits(llm, forward.out, forward.lengths).argmax(-1).tolist()
+        for b, row in enumerate(forward.rows):
+            length = forward.shared + int(forward.lengths[b])
             kv = [
                 (layer.keys[b : b + 1, :, :length], layer.values[b : b + 1, :, :length])
-                for layer in cache.layers
+                for layer in forward.cache.layers
             ]
-            yield _Prompted(rows[i], kv, length, firsts[b])
+            yield _Prompted(row, kv, length, firsts[b])
 
 
-def _prefix_cache(llm: CausalLM, prefix: list[int], module: nn.Module | None = None):
-    """A shared prefix run once: its cache, and `module`'s output (default: the decoder's)."""
+def _prefix_cache(llm: CausalLM, prefix: list[int], module: nn.Module) -> tuple:
+    """A shared prefix run once through `module`: its cache and the module's output."""
     cache = DynamicCache()
-    out = (module or llm.model.get_decoder())(
+    out = module(
         input_ids=torch.tensor([prefix], device=llm.device), past_key_values=cache, use_cache=True
     )
-    return cache if module is None else (cache, out)
+    return cache, out
 
 
 def _after_prefix(
@@ -313,29 +339,26 @@ def token_logprobs(
     (TruthfulQA's primer and question under each of its answer choices) run it once.
     """
     results: list[dict[str, torch.Tensor]] = [{} for _ in seqs]
-    done = 0
+    done, head = 0, None  # head: the group prefix's own log-probs (shared, V)
     with eval_mode(llm.model):
-        for shared, rows in _prefill_jobs(seqs, min_prefix):
-            prefix, head = None, None  # head: the prefix's own log-probs (shared, V)
-            if shared:
-                prefix, out = _prefix_cache(llm, seqs[rows[0]][:shared], llm.model)
-                head = out.logits[0].float().log_softmax(-1)
-            suffixes = [seqs[row][shared:] for row in rows]
-            for batch in batches_by_length(suffixes, batch_size):
-                out, _, _ = _after_prefix(llm.model, llm, [suffixes[i] for i in batch], prefix)
-                for b, i in enumerate(batch):
-                    seq = torch.tensor(seqs[rows[i]], device=out.logits.device)
-                    # logits at position t predict token t + 1; float32 one row at a time
-                    tail = out.logits[b, : len(suffixes[i]) - 1].float().log_softmax(-1)
-                    log_probs = tail if head is None else torch.cat([head, tail])  # (T-1, V)
-                    stats = {"logp": target_logprobs(log_probs, seq[1:]).cpu()}
-                    if with_stats:
-                        mu, sigma = vocab_moments(log_probs)
-                        stats |= {"mu": mu.cpu(), "sigma": sigma.cpu()}
-                    results[rows[i]] = stats
-                done += len(batch)
-                if on_batch is not None:
-                    on_batch(done, len(seqs))
+        for forward in _forwards(llm.model, llm, seqs, batch_size, min_prefix):
+            if forward.opens_group:
+                prefix_out = forward.prefix_out
+                head = None if prefix_out is None else prefix_out.logits[0].float().log_softmax(-1)
+            logits = forward.out.logits
+            for b, row in enumerate(forward.rows):
+                seq = torch.tensor(seqs[row], device=logits.device)
+                # logits at position t predict token t + 1; float32 one row at a time
+                tail = logits[b, : len(seqs[row]) - forward.shared - 1].float().log_softmax(-1)
+                log_probs = tail if head is None else torch.cat([head, tail])  # (T-1, V)
+                stats = {"logp": target_logprobs(log_probs, seq[1:]).cpu()}
+                if with_stats:
+                    mu, sigma = vocab_moments(log_probs)
+                    stats |= {"mu": mu.cpu(), "sigma": sigma.cpu()}
+                results[row] = stats
+            done += len(forward.rows)
+            if on_batch is not None:
+                on_batch(done, len(seqs))
     return results
 
 
@@ -350,20 +373,14 @@ def next_token_logits(
     """Logits of the `candidates` ids for the token after each id list: (N, C). Rows that
     share a long prefix (MMLU's few-shot block) run it once."""
     out = torch.empty(len(seqs), len(candidates))
-    decoder, done = llm.model.get_decoder(), 0
+    done = 0
     with eval_mode(llm.model):
-        for shared, rows in _prefill_jobs(seqs, min_prefix):
-            prefix = _prefix_cache(llm, seqs[rows[0]][:shared]) if shared else None
-            suffixes = [seqs[row][shared:] for row in rows]
-            for batch in batches_by_length(suffixes, batch_size):
-                hidden, _, lengths = _after_prefix(
-                    decoder, llm, [suffixes[i] for i in batch], prefix
-                )
-                logits = _next_logits(llm, hidden, lengths)[:, candidates]
-                out[[rows[i] for i in batch]] = logits.float().cpu()
-                done += len(batch)
-                if on_batch is not None:
-                    on_batch(done, len(seqs))
+        for forward in _forwards(llm.model.get_decoder(), llm, seqs, batch_size, min_prefix):
+            logits = _next_logits(llm, forward.out, forward.lengths)[:, candidates]
+            out[forward.rows] = logits.float().cpu()
+            done += len(forward.rows)
+            if on_batch is not None:
+                on_batch(done, len(seqs))
     return out
 
 
