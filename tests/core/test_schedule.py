@@ -71,8 +71,10 @@ def test_test_scores_cannot_change_the_kept_round_or_early_stop(test_scores):
             history, BASELINE, rule, 0.9
         )
     for row, other in zip(history, changed, strict=True):
-        for thresholds in ({"forget_at": 31.0, "neighbor_share_at": None},
-                           {"forget_at": None, "neighbor_share_at": 0.7}):
+        for thresholds in (
+            {"forget_at": 31.0, "neighbor_share_at": None},
+            {"forget_at": None, "neighbor_share_at": 0.7},
+        ):
             assert reached_early_stop(row, BASELINE, **thresholds) == reached_early_stop(
                 other, baseline, **thresholds
             )
@@ -98,7 +100,9 @@ def test_a_collapsed_model_stops_the_run_at_its_share_of_the_neighbor_score_befo
     row = {"val/forget/all": 50.0}
     assert _stops(row | {"val/neighbor/all": 40.0}, neighbor_share_at=0.5)
     assert _stops(row | {"val/neighbor/all": 0.0}, neighbor_share_at=0.5)
-    assert not _stops(row | {"val/neighbor/all": 41.0, "test/neighbor/all": 0.0}, neighbor_share_at=0.5)
+    assert not _stops(
+        row | {"val/neighbor/all": 41.0, "test/neighbor/all": 0.0}, neighbor_share_at=0.5
+    )
     assert not _stops(row | {"val/neighbor/all": 0.0}, neighbor_share_at=None)
     nothing_known = {"val/forget/all": 80.0, "val/neighbor/all": 0.0}
     assert not reached_early_stop(
