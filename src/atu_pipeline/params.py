@@ -80,6 +80,15 @@ class SequenceTrainParams(TrainParams):
     max_length: int = Field(128, ge=8)
 
 
+class UnlearnTrainParams(SequenceTrainParams):
+    """An unlearning round's optimiser (ATU's `unlearn`, GA's and NPO's `train`), with the
+    learning rate's course within each round: `constant`, or falling to 0 over the round's
+    steps, `linear` or `cosine` (issue 18's "fewer, gentler steps"). Each round starts again
+    from `lr`."""
+
+    lr_schedule: Literal["constant", "linear", "cosine"] = "constant"
+
+
 # auto: bf16 autocast on CUDA, fp32 on CPU (the same numbers on every CPU); bf16 on a CPU that
 # runs it natively (AVX512-BF16, AMX) roughly halves a training step's time.
 Precision = Literal["auto", "fp32", "bf16"]
@@ -180,7 +189,7 @@ class AtuParams(RoundsParams):
     align: TrainParams
     first_align_steps: int = Field(400, ge=1)
     realign_steps: int = Field(150, ge=0)
-    unlearn: SequenceTrainParams
+    unlearn: UnlearnTrainParams
     steps_per_round: int = Field(40, ge=1)
     # absolute: each round's τ as listed; quantile: each listed value q in (0, 1) is a quantile of
     # the round's concept similarities on the forget corpus, so the hinge acts on the top 1 − q
@@ -226,7 +235,7 @@ class BaselineParams(RoundsParams):
     `last_layer: null` means the model's last block (there is no hook layer)."""
 
     method: Literal["ga", "npo"]
-    train: SequenceTrainParams
+    train: UnlearnTrainParams
     rounds: int = Field(5, ge=1)
     steps_per_round: int = Field(40, ge=1)
     beta: float = Field(0.1, gt=0)  # NPO's inverse temperature (RWKU: 0.2; ATU's repo: 0.1)

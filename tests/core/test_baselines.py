@@ -86,3 +86,33 @@ def test_npo_without_reference_and_unknown_methods_are_refused(tiny_llm):
         token_unlearn_steps(tiny_llm.model, corpus, method="npo", **step)
     with pytest.raises(ValueError, match="unknown token-level method"):
         token_unlearn_steps(tiny_llm.model, corpus, method="dpo", **step)
+
+
+def test_a_learning_rate_course_sets_each_step_and_a_zero_rate_moves_nothing(tiny_llm):
+    """SGD moves weights by lr × gradient: the linear course's rates are recorded per step, and a
+    course of zeros leaves every weight where it was."""
+    corpus, _ = tokenize_corpus(tiny_llm.tokenizer, TEXTS, 32)
+    model = tiny_llm.model.requires_grad_(True)
+    step = {"method": "ga", "batch_size": 3, "grad_clip": 1.0}
+    optimizer = make_optimizer(model.parameters(), "sgd", 1e-2, 0.0)
+    history = token_unlearn_steps(
+        model,
+        corpus,
+        steps=4,
+        optimizer=optimizer,
+        generator=torch.Generator().manual_seed(0),
+        lr_at=lambda s: 1e-2 * (1 - s / 4),
+        **step,
+    )
+    assert [record["lr"] for record in history] == pytest.approx([1e-2, 7.5e-3, 5e-3, 2.5e-3])
+    before = [p.detach().clone() for p in model.parameters()]
+    token_unlearn_steps(
+        model,
+        corpus,
+        steps=3,
+        optimizer=optimizer,
+        generator=torch.Generator().manual_seed(0),
+        lr_at=lambda s: 0.0,
+        **step,
+    )
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))

@@ -7,6 +7,7 @@ from atu_pipeline.core.training import (
     finetune_lm,
     make_optimizer,
     means,
+    round_lr,
     sample_rows,
     supervised_logits,
 )
@@ -59,3 +60,22 @@ def test_the_retain_terms_are_the_lm_loss_and_zero_kl_at_the_reference(tiny_llm)
     )
     kl = RetainTerm("kl", 1.0, corpus, batch_size=2, reference=model).loss(model, generator)
     assert kl.item() == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        ("constant", [1.0, 1.0, 1.0, 1.0]),
+        ("linear", [1.0, 0.75, 0.5, 0.25]),
+        # (1 + cos(π s / 4)) / 2 for s = 0..3
+        ("cosine", [1.0, 0.853553, 0.5, 0.146447]),
+    ],
+)
+def test_a_round_learning_rate_falls_from_lr_as_its_schedule_says(schedule, expected):
+    got = [round_lr(schedule, 2e-3, step, 4) / 2e-3 for step in range(4)]
+    assert got == pytest.approx(expected, abs=1e-6)
+
+
+def test_an_unknown_learning_rate_schedule_is_refused():
+    with pytest.raises(ValueError, match="constant, linear or cosine"):
+        round_lr("step", 1e-3, 0, 4)

@@ -14,6 +14,7 @@ from atu_pipeline.core.losses import (
 )
 from atu_pipeline.core.training import (
     DeviceCorpus,
+    LrAt,
     OnStep,
     OptimSpec,
     RetainTerm,
@@ -21,6 +22,7 @@ from atu_pipeline.core.training import (
     autocast,
     corpus_hidden_states,
     sample_rows,
+    set_lr,
     update,
 )
 from atu_pipeline.core.windows import TokenizedCorpus, WindowSet
@@ -110,6 +112,7 @@ def unlearn_steps(
     generator: torch.Generator,
     precision: str = "fp32",
     retain: RetainTerm | None = None,
+    lr_at: LrAt = None,
     on_step: OnStep = None,
 ) -> list[dict[str, float]]:
     """Move the LLM so that no predicted future lies within cosine τ of the concept (head frozen),
@@ -138,6 +141,9 @@ def unlearn_steps(
                 record["retain_loss"] = retain.loss(model, generator)
             loss = hinge + retain.weight * record["retain_loss"]
             record["retain_loss"] = record["retain_loss"].detach()
+        if lr_at is not None:  # the round's schedule (UnlearnTrainParams.lr_schedule)
+            set_lr(optimizer, lr_at(step))
+            record["lr"] = torch.tensor(lr_at(step))
         update(loss, optimizer, trainable, grad_clip)
         with torch.no_grad():  # masked means: no boolean indexing, which would wait on the device
             similarity = concept_similarity(predicted, concept)

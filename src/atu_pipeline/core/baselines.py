@@ -13,10 +13,12 @@ from torch import nn
 from atu_pipeline.core.losses import ga_loss, npo_loss
 from atu_pipeline.core.training import (
     DeviceCorpus,
+    LrAt,
     OnStep,
     RetainTerm,
     as_floats,
     autocast,
+    set_lr,
     supervised_logits,
     trim,
     update,
@@ -73,6 +75,7 @@ def token_unlearn_steps(
     beta: float = 0.1,
     precision: str = "fp32",
     retain: RetainTerm | None = None,
+    lr_at: LrAt = None,
     on_step: OnStep = None,
 ) -> list[dict[str, float]]:
     """`steps` GA or NPO updates on batches drawn from the corpus (as ATU draws them), plus
@@ -102,6 +105,9 @@ def token_unlearn_steps(
                 retained = retain.loss(model, generator)
             loss = loss + retain.weight * retained
             record["retain_loss"] = retained.detach()
+        if lr_at is not None:  # the round's schedule (UnlearnTrainParams.lr_schedule)
+            set_lr(optimizer, lr_at(step))
+            record["lr"] = torch.tensor(lr_at(step))
         update(loss, optimizer, trainable, grad_clip)
         history.append(record)
         if on_step:

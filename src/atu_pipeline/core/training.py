@@ -2,6 +2,7 @@
 frozen model's hidden states, and causal-LM fine-tuning. Loops are plain for-loops that call
 `on_step(step, record)` and return a history of records."""
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from atu_pipeline.core.losses import kl_to_reference
 from atu_pipeline.core.windows import TokenizedCorpus
 
 OnStep = Callable[[int, dict[str, float]], None] | None
+LrAt = Callable[[int], float] | None  # a round's learning rate by step (None: the optimizer's)
 OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 
 
@@ -62,6 +64,25 @@ def update(loss: torch.Tensor, optimizer: torch.optim.Optimizer, params, grad_cl
     loss.backward()
     nn.utils.clip_grad_norm_(params, grad_clip)
     optimizer.step()
+
+
+def round_lr(schedule: str, lr: float, step: int, steps: int) -> float:
+    """The learning rate of update `step` (0-based) of a round of `steps`: `lr` throughout
+    (constant), or falling from `lr` towards 0, linearly (lr × (1 − step / steps)) or along half a
+    cosine (lr × (1 + cos(π step / steps)) / 2). The last update keeps a little of `lr`."""
+    if schedule == "constant":
+        return lr
+    progress = step / steps
+    if schedule == "linear":
+        return lr * (1.0 - progress)
+    if schedule == "cosine":
+        return lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+    raise ValueError(f"unknown learning-rate schedule {schedule!r}: constant, linear or cosine")
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
 
 
 def sample_rows(n: int, batch_size: int, generator: torch.Generator) -> torch.Tensor:

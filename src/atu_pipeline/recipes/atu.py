@@ -30,6 +30,7 @@ from atu_pipeline.recipes.rounds import (
     brief,
     corpus_hash,
     keep_round,
+    lr_course,
     optim_spec,
     resume,
     retain_term,
@@ -261,6 +262,7 @@ def atu_round(
         generator=run.generator,
         precision=run.precision,
         retain=run.retain,
+        lr_at=lr_course(atu.unlearn, round_.unlearn_steps),
         on_step=progress.on_step(f"{tag}/unlearn"),
     )
     realigned = align_head(

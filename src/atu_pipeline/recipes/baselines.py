@@ -19,6 +19,7 @@ from atu_pipeline.recipes.rounds import (
     brief,
     corpus_hash,
     keep_round,
+    lr_course,
     optim_spec,
     resume,
     retain_term,
@@ -98,6 +99,7 @@ def unlearn_baseline(
             beta=baseline.beta,
             precision=precision,
             retain=retain,
+            lr_at=lr_course(train, round_.unlearn_steps),
             on_step=progress.on_step(f"round_{round_.index}/unlearn"),
         )
         row = {"round": round_.index, "tau": None, **means(history)}

@@ -6,6 +6,7 @@ resuming a round; the keep rule; the per-round table and its MLflow histories.
 """
 
 import copy
+import functools
 import hashlib
 import logging
 import shutil
@@ -33,10 +34,10 @@ from atu_pipeline.core.llm import (
     trainable_state,
 )
 from atu_pipeline.core.schedule import choose_round, reached_early_stop
-from atu_pipeline.core.training import OptimSpec, RetainTerm
+from atu_pipeline.core.training import LrAt, OptimSpec, RetainTerm, round_lr
 from atu_pipeline.core.windows import tokenize_corpus
 from atu_pipeline.io.models import ModelCache
-from atu_pipeline.params import EvalParams, RoundsParams, TrainParams
+from atu_pipeline.params import EvalParams, RoundsParams, TrainParams, UnlearnTrainParams
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,13 @@ def optim_spec(train: TrainParams) -> OptimSpec:
     return OptimSpec(
         train.optimizer, train.lr, train.weight_decay, train.batch_size, train.grad_clip
     )
+
+
+def lr_course(train: UnlearnTrainParams, steps: int) -> LrAt:
+    """A round's learning rate by step (None when constant: the optimizer keeps its own)."""
+    if train.lr_schedule == "constant":
+        return None
+    return functools.partial(round_lr, train.lr_schedule, train.lr, steps=steps)
 
 
 def seeded_generator(seed: int) -> torch.Generator:

@@ -63,3 +63,19 @@ def test_a_retain_term_is_trained_on_and_recorded(
     )
     assert "retain_loss" in scores and scores["retain_loss"].iloc[1:].notna().all()
     assert len(metrics["round_1/unlearn.retain_loss"]) == settings.steps_per_round
+
+
+def test_a_linear_learning_rate_course_restarts_every_round(
+    tiny_llm, demo_tables, model_cache, test_params
+):
+    settings = test_params["ga"]
+    settings = settings.model_copy(
+        update={"train": settings.train.model_copy(update={"lr_schedule": "linear"})}
+    )
+    data = (demo_tables["forget_corpus"], demo_tables["probes"], demo_tables["retain_corpus"])
+    _, _, metrics = baseline_rounds(tiny_llm, *data, model_cache, settings, test_params["eval"])
+    steps, lr = settings.steps_per_round, settings.train.lr
+    expected = [lr * (1 - s / steps) for s in range(steps)]
+    for index in (1, 2):
+        rates = [point["value"] for point in metrics[f"round_{index}/unlearn.lr"]]
+        assert rates == pytest.approx(expected)
