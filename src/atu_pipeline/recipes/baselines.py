@@ -70,11 +70,10 @@ def unlearn_baseline(
     )
     generator = seeded_generator(baseline.seed + 1)
     optimizer = optim_spec(train).build(llm.model.parameters())
-    # NPO's reference is the model before unlearning: its NLLs, once, instead of a second model
     precision = resolve_precision(baseline.precision, llm.device)
-    reference = None
-    if baseline.method == "npo":
-        reference = corpus_sequence_nll(llm.model, corpus, train.batch_size, precision)
+    # NPO's reference is the model before unlearning: its NLLs, once, instead of a second model
+    npo = baseline.method == "npo"
+    reference = corpus_sequence_nll(llm.model, corpus, train.batch_size, precision) if npo else None
     retain = retain_term(baseline, retain_corpus, llm, subject_llm)
     log = resume(run_dir, llm, None, optimizer, generator)
     log = log or RoundLog(baseline=probe_values(llm, probes, eval_params))
