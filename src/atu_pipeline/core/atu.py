@@ -21,8 +21,8 @@ from atu_pipeline.core.training import (
     as_floats,
     autocast,
     corpus_hidden_states,
+    follow_lr_course,
     sample_rows,
-    set_lr,
     update,
 )
 from atu_pipeline.core.windows import TokenizedCorpus, WindowSet
@@ -141,9 +141,7 @@ def unlearn_steps(
                 record["retain_loss"] = retain.loss(model, generator)
             loss = hinge + retain.weight * record["retain_loss"]
             record["retain_loss"] = record["retain_loss"].detach()
-        if lr_at is not None:  # the round's schedule (UnlearnTrainParams.lr_schedule)
-            set_lr(optimizer, lr_at(step))
-            record["lr"] = torch.tensor(lr_at(step))
+        follow_lr_course(optimizer, lr_at, step, record)  # UnlearnTrainParams.lr_schedule
         update(loss, optimizer, trainable, grad_clip)
         with torch.no_grad():  # masked means: no boolean indexing, which would wait on the device
             similarity = concept_similarity(predicted, concept)

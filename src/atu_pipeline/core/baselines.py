@@ -18,7 +18,7 @@ from atu_pipeline.core.training import (
     RetainTerm,
     as_floats,
     autocast,
-    set_lr,
+    follow_lr_course,
     supervised_logits,
     trim,
     update,
@@ -105,9 +105,7 @@ def token_unlearn_steps(
                 retained = retain.loss(model, generator)
             loss = loss + retain.weight * retained
             record["retain_loss"] = retained.detach()
-        if lr_at is not None:  # the round's schedule (UnlearnTrainParams.lr_schedule)
-            set_lr(optimizer, lr_at(step))
-            record["lr"] = torch.tensor(lr_at(step))
+        follow_lr_course(optimizer, lr_at, step, record)  # UnlearnTrainParams.lr_schedule
         update(loss, optimizer, trainable, grad_clip)
         history.append(record)
         if on_step:

@@ -80,9 +80,16 @@ def round_lr(schedule: str, lr: float, step: int, steps: int) -> float:
     raise ValueError(f"unknown learning-rate schedule {schedule!r}: constant, linear or cosine")
 
 
-def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+def follow_lr_course(
+    optimizer: torch.optim.Optimizer, lr_at: LrAt, step: int, record: dict
+) -> None:
+    """Set this step's learning rate from the round's course and record it (None: no course)."""
+    if lr_at is None:
+        return
+    lr = lr_at(step)
     for group in optimizer.param_groups:
         group["lr"] = lr
+    record["lr"] = torch.tensor(lr)
 
 
 def sample_rows(n: int, batch_size: int, generator: torch.Generator) -> torch.Tensor:
