@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from atu_pipeline.core.llm import set_trainable
+from atu_pipeline.core.llm import fingerprint, set_trainable
 from atu_pipeline.io.models import ModelCache, load_llm, resolve, save_llm
 
 
@@ -60,3 +60,26 @@ def test_embedded_gguf_model_is_converted_once_and_reloads_from_safetensors(tmp_
     ids = torch.tensor([[1, 2, 3, 4]])
     assert torch.allclose(reloaded(ids).logits, llm.model(ids).logits, atol=1e-5)
     assert not hasattr(reloaded.config, "quantization_config")
+
+
+def test_fingerprint_is_the_same_at_any_thread_count():
+    """The driver (2 threads) and the Dask workers (1 thread) must find the same cache entries;
+    a float sum of a large tensor differs between the two."""
+    tensors = {"w": torch.randn(4_000_000, generator=torch.Generator().manual_seed(0))}
+    threads = torch.get_num_threads()
+    try:
+        prints = set()
+        for count in (1, 2, 4):
+            torch.set_num_threads(count)
+            prints.add(fingerprint(tensors))
+    finally:
+        torch.set_num_threads(threads)
+    assert len(prints) == 1
+
+
+def test_fingerprint_sees_one_changed_bit_and_a_changed_shape():
+    weights = torch.randn(10_000, generator=torch.Generator().manual_seed(0))
+    nudged = weights.clone()
+    nudged[5_000] = torch.nextafter(nudged[5_000], torch.tensor(float("inf")))
+    assert fingerprint({"w": weights}) != fingerprint({"w": nudged})
+    assert fingerprint({"w": weights}) != fingerprint({"w": weights.view(100, 100)})

@@ -139,10 +139,15 @@ def restore_trainable(model: nn.Module, weights: Mapping[str, torch.Tensor]) -> 
 
 def fingerprint(tensors: Mapping[str, torch.Tensor]) -> str:
     """A cheap identity of named tensors (a state dict, window embeddings): a few values and
-    the sum of every tensor. Keys caches and checkpoints without hashing gigabytes."""
+    the sum of every tensor's bit patterns. Keys caches and checkpoints without hashing gigabytes.
+
+    The sum is of integers, so it is exact in any order: a float sum differs with the thread
+    count, and the Dask workers (1 thread) would then miss what the driver cached.
+    """
     digest = hashlib.sha256()
     for name, tensor in tensors.items():
-        flat = tensor.detach().float().flatten()
+        flat = tensor.detach().float().contiguous().flatten()
+        bits = flat.view(torch.int32).sum(dtype=torch.int64).item()
         digest.update(name.encode())
-        digest.update(repr((flat[:8].tolist(), round(flat.sum().item(), 4))).encode())
+        digest.update(repr((flat[:8].tolist(), tuple(tensor.shape), bits)).encode())
     return digest.hexdigest()
