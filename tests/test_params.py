@@ -57,7 +57,7 @@ def parameters(env: str) -> dict:
     )["parameters"]
 
 
-@pytest.mark.parametrize("env", ["local", "test", "paper", "levers", "levers-atu"])
+@pytest.mark.parametrize("env", ["local", "test", "paper", "levers", "levers-atu", "atu-layer8"])
 def test_every_group_of_every_environment_validates(env):
     params = parameters(env)
     assert set(params) == set(GROUPS)
