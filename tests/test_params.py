@@ -80,6 +80,9 @@ def test_trainable_blocks_must_lie_below_the_hook_layer():
     for trainable in ({"first_layer": 5}, {"first_layer": 0, "last_layer": 5}):
         with pytest.raises(ValidationError, match=r"below the hook layer \(atu.layer=5\).*0\.\.4"):
             AtuParams(**atu, trainable=trainable)
+    AtuParams(**atu, trainable={"first_layer": -5})  # blocks 0-4: the five below the hook
+    with pytest.raises(ValidationError, match=r"blocks -1\.\.4 must lie below"):
+        AtuParams(**atu, trainable={"first_layer": -6})
     auto = atu | {"layer": "auto", "layer_candidates": [8, 3]}  # every candidate must do
     with pytest.raises(ValidationError, match=r"lowest of atu.layer_candidates=3\).*0\.\.2"):
         AtuParams(**auto, trainable={"first_layer": 4})

@@ -111,8 +111,15 @@ class TrainableParams(Params):
     """Which LLM parameters unlearning may change."""
 
     mode: Literal["all", "layers", "lora"] = "layers"
-    first_layer: int = Field(0, ge=0)
-    last_layer: int | None = None  # inclusive; None = the hook layer's block
+    # 0-based; negative counts back from the top (the hook layer for ATU, the model's top for the
+    # baselines): -3 = the three blocks below it, so they move with the hook layer in a sweep
+    first_layer: int = 0
+    last_layer: int | None = None  # inclusive; None = the block right below the top
+
+    def block_range(self, top: int) -> tuple[int, int]:
+        """(first, last) 0-based blocks under `top`, the hook layer or the model's block count."""
+        first = top + self.first_layer if self.first_layer < 0 else self.first_layer
+        return first, top - 1 if self.last_layer is None else self.last_layer
     lora_rank: int = Field(8, ge=1)
     lora_alpha: float = Field(16.0, gt=0)
     lora_targets: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj"]
@@ -219,9 +226,8 @@ class AtuParams(RoundsParams):
         if self.trainable.mode == "all":
             return self
         hook = min(self.layer_candidates) if self.layer == "auto" else self.layer
-        first, last = self.trainable.first_layer, self.trainable.last_layer
-        last = hook - 1 if last is None else last
-        if not first <= last < hook:
+        first, last = self.trainable.block_range(hook)
+        if not 0 <= first <= last < hook:
             name = "the lowest of atu.layer_candidates" if self.layer == "auto" else "atu.layer"
             raise ValueError(
                 f"atu.trainable: blocks {first}..{last} must lie below the hook layer "

@@ -7,7 +7,7 @@ import torch
 
 from atu_pipeline.core.training import make_optimizer
 from atu_pipeline.io.models import ModelCache
-from atu_pipeline.params import BaselineParams, EvalParams
+from atu_pipeline.params import BaselineParams, EvalParams, TrainableParams
 from atu_pipeline.recipes.rounds import (
     RoundLog,
     keep_round,
@@ -53,6 +53,14 @@ def test_trainable_copy_trains_only_the_chosen_blocks_and_leaves_the_subject_alo
     )
     _step(llm, make_optimizer(llm.model.parameters(), "sgd", 0.1, 0.0))
     assert all(torch.equal(before[k], v) for k, v in tiny_llm.model.state_dict().items())
+
+
+@pytest.mark.parametrize("hook_layer, blocks", [(4, {"2", "3"}), (3, {"1", "2"})])
+def test_negative_first_layer_counts_back_from_the_hook(tiny_llm, hook_layer, blocks):
+    below_hook = SETTINGS.model_copy(update={"trainable": TrainableParams(first_layer=-2)})
+    llm = trainable_copy(tiny_llm, below_hook, hook_layer=hook_layer)
+    trained = {n.split(".")[2] for n, p in llm.model.named_parameters() if p.requires_grad}
+    assert trained == blocks
 
 
 def test_a_saved_round_resumes_weights_optimizer_rng_and_scores(tiny_llm, tmp_path):

@@ -101,12 +101,13 @@ def trainable_copy(subject_llm: CausalLM, params: RoundsParams, *, hook_layer: i
     """A copy with only the configured weights trainable, on the run's device: the subject
     model stays the "before" reference of every comparison."""
     trainable = params.trainable
+    first_layer, last_layer = trainable.block_range(hook_layer)
     model = set_trainable(
         copy.deepcopy(subject_llm.model),
         trainable.mode,
         hook_layer=hook_layer,
-        first_layer=trainable.first_layer,
-        last_layer=trainable.last_layer,
+        first_layer=first_layer,
+        last_layer=last_layer,
         lora_rank=trainable.lora_rank,
         lora_alpha=trainable.lora_alpha,
         lora_targets=trainable.lora_targets,
