@@ -57,6 +57,15 @@ def test_keep_rule_picks_lowest_validation_forget_that_keeps_validation_neighbor
     assert choose_round(history, BASELINE, "best_tradeoff", 0.99) == 0
 
 
+def test_keep_rule_never_keeps_a_round_that_forgets_less_than_the_model_before():
+    worse = [_row(1, 95.0, 80.0, 10.0, 80.0), _row(2, 92.0, 80.0, 10.0, 80.0)]
+    assert choose_round(worse, BASELINE, "best_tradeoff", 0.9) == 0
+    equal = [_row(1, 90.0, 80.0, 10.0, 80.0)]  # no gain on validation: nothing to keep
+    assert choose_round(equal, BASELINE, "best_tradeoff", 0.9) == 0
+    better = worse + [_row(3, 89.0, 72.0, 95.0, 80.0)]
+    assert choose_round(better, BASELINE, "best_tradeoff", 0.9) == 3
+
+
 @pytest.mark.parametrize("test_scores", [(0.0, 100.0), (100.0, 0.0), (55.5, 12.0)])
 def test_test_scores_cannot_change_the_kept_round_or_early_stop(test_scores):
     """Whatever the test probes say, decisions follow the validation probes alone."""

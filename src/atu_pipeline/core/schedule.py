@@ -48,14 +48,14 @@ def choose_round(
     history: list[dict], baseline: dict[str, float], rule: str, neighbor_floor: float
 ) -> int:
     """Index of the round to keep: the last one, or the lowest validation forget score among the
-    rounds whose validation neighbor score keeps at least `neighbor_floor` of the baseline's
-    (0 = none qualifies)."""
+    rounds whose validation neighbor score keeps at least `neighbor_floor` of the baseline's.
+    The model before unlearning (0) competes too: a round that forgets less than it on
+    validation is never kept, and 0 also wins ties and stands when no round qualifies."""
     if rule == "last":
         return history[-1]["round"]
     floor = neighbor_floor * baseline[NEIGHBOR]
-    eligible = [row for row in history if row[NEIGHBOR] >= floor]
-    if not eligible:
-        return 0
+    before = {"round": 0, FORGET: baseline[FORGET], NEIGHBOR: baseline[NEIGHBOR]}
+    eligible = [before] + [row for row in history if row[NEIGHBOR] >= floor]
     return min(eligible, key=lambda row: (row[FORGET], -row[NEIGHBOR]))["round"]
 
 
