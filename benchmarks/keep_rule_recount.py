@@ -31,27 +31,31 @@ def recount(result: dict, neighbor_floor: float) -> dict:
     return result | {"kept_round": 0, "kept": result["before"], "moved_from": result["kept_round"]}
 
 
+def recounted(folder: Path, neighbor_floor: float) -> tuple[list[dict], pd.DataFrame]:
+    """The folder's tuning and report results and its per-point table, under the current rule."""
+    paths = sorted((folder / "points").glob("*/result.json"))
+    stored = [json.loads(path.read_text()) for path in paths]
+    results = [recount(r, neighbor_floor) for r in stored if r.get("stage") in ("tuning", "report")]
+    points = pd.read_csv(folder / "points.csv")
+    for r in results:
+        if "moved_from" in r and r["stage"] == "report":
+            row = (points["method"] == r["method"]) & (points["target"].astype(str) == r["target"])
+            points.loc[row, RATIOS] = 1.0
+    return results, points
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, help="a benchmark folder: points.csv and points/")
     parser.add_argument("--neighbor-floor", type=float, default=0.9)
     args = parser.parse_args()
-    paths = sorted((args.folder / "points").glob("*/result.json"))
-    stored = [json.loads(path.read_text()) for path in paths]
-    results = [
-        recount(r, args.neighbor_floor) for r in stored if r.get("stage") in ("tuning", "report")
-    ]
+    results, points = recounted(args.folder, args.neighbor_floor)
     for r in results:
         if "moved_from" in r:
             print(f"{r['point']}: kept round {r['moved_from']} -> 0")
     methods = sorted({r["method"] for r in results})
     tuned = [r for r in results if r["stage"] == "tuning"]
     print("chosen configurations:", choose_configurations(tuned, methods))
-    points = pd.read_csv(args.folder / "points.csv")
-    for r in results:
-        if "moved_from" in r and r["stage"] == "report":
-            row = (points["method"] == r["method"]) & (points["target"].astype(str) == r["target"])
-            points.loc[row, RATIOS] = 1.0
     for method, rows in points.groupby("method"):
         figures = [f"{name[6:]} {_interval(rows[name])}" for name in RATIOS]
         print(f"{method} (n = {len(rows)}): " + ", ".join(figures))
