@@ -57,7 +57,10 @@ def parameters(env: str) -> dict:
     )["parameters"]
 
 
-@pytest.mark.parametrize("env", ["local", "test", "paper", "levers", "levers-atu", "atu-layer8"])
+@pytest.mark.parametrize(
+    "env",
+    ["local", "test", "paper", "levers", "levers-atu", "atu-layer8", "atu-short-rounds", "atu-batch2"],
+)
 def test_every_group_of_every_environment_validates(env):
     params = parameters(env)
     assert set(params) == set(GROUPS)
@@ -98,9 +101,22 @@ def test_a_point_key_ignores_the_layer_search_once_the_layer_is_set():
 
 
 def test_sweep_namespaces_name_their_coordinates_without_dots():
-    grid = SweepParams(rounds=2, tau_floors=[0.05, -0.1], layers=[5], ga_lrs=[1e-5], npo_lrs=[2e-6])
+    grid = SweepParams(updates=4, tau_floors=[0.05, -0.1], layers=[5], ga_lrs=[1e-5], npo_lrs=[2e-6])
     names = [p.name for p in sweep_points(grid)]
     assert names == ["atu_tau0p05_layer5", "atu_taum0p1_layer5", "ga_lr1em05", "npo_lr2em06"]
+
+
+def test_sweep_points_train_equally_long_in_each_methods_rounds():
+    atu = AtuParams(align={"lr": 1e-3}, unlearn={"lr": 1e-5}, taus=[0.5], steps_per_round=10)
+    ga = BaselineParams(method="ga", train={"lr": 1e-5}, steps_per_round=20)
+    methods = {"atu": atu, "ga": ga, "npo": ga.model_copy(update={"method": "npo"})}
+    grid = sweep_points(SweepParams(updates=60, tau_floors=[0.0], layers=[5], ga_lrs=[1e-5]))
+    atu_point, ga_point = (point_settings(point, **methods) for point in grid)
+    assert (len(atu_point.taus), ga_point.rounds) == (6, 3)
+    assert atu_point.taus[0] == 0.5 and atu_point.taus[-1] == 0.0
+    uneven = sweep_points(SweepParams(updates=50, ga_lrs=[1e-5]))
+    with pytest.raises(ValueError, match=r"sweep.updates=50 .* ga.steps_per_round=20"):
+        point_settings(uneven[0], **methods)
 
 
 def test_a_half_defined_atu_grid_is_refused():

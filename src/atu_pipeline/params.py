@@ -251,7 +251,7 @@ class SweepParams(Params):
     """The grid of `kedro run --pipeline sweep`: one namespaced run per point (sweep.py)."""
 
     name: str = Field("sweep", min_length=1)
-    rounds: int = Field(3, ge=1)  # every point's rounds (ATU, GA and NPO alike: equal budgets)
+    updates: int = Field(60, ge=1)  # every point's LLM updates, in rounds of its method's steps
     tau_floors: list[float] = []  # ATU: τ falls evenly from atu.taus[0] to the floor ...
     layers: list[Annotated[int, Field(ge=1)]] = []  # ... at each of these hook layers
     ga_lrs: list[Annotated[float, Field(gt=0)]] = []

@@ -17,7 +17,7 @@ def _result(namespace, method, rounds, kept, utility, val=None, **labels):
         for r, (f, n) in enumerate(rounds)
     ]
     base = {"point": namespace, "method": method, "tau": None, "layer": None, "lr": None}
-    return {**base, "rounds": len(rows) - 1, **labels, "history": rows, "utility": utility}
+    return {**base, "updates": 4 * (len(rows) - 1), **labels, "history": rows, "utility": utility}
 
 
 BEFORE = (80.0, 90.0)

@@ -43,7 +43,7 @@ ROUND_COLUMNS = ["round", "tau", *SCORES, "kept"]
 @dataclass(frozen=True)
 class Point:
     method: str  # atu | ga | npo
-    rounds: int  # as every other point of the sweep
+    updates: int  # LLM updates, as every other point of the sweep
     layer: int | None = None  # ATU's hook layer
     tau_floor: float | None = None  # ATU's last τ
     lr: float | None = None  # a baseline's learning rate
@@ -58,7 +58,7 @@ class Point:
     def labels(self) -> dict[str, object]:
         """The point's coordinates, as MLflow parameters and table columns."""
         labels = {"method": self.method, "tau": self.tau_floor, "layer": self.layer}
-        return labels | {"lr": self.lr, "rounds": self.rounds}
+        return labels | {"lr": self.lr, "updates": self.updates}
 
 
 def _slug(value: float) -> str:
@@ -66,10 +66,10 @@ def _slug(value: float) -> str:
 
 
 def sweep_points(sweep: SweepParams) -> list[Point]:
-    rounds = sweep.rounds
-    grid = [Point("atu", rounds, layer, tau) for tau in sweep.tau_floors for layer in sweep.layers]
-    grid += [Point("ga", rounds, lr=lr) for lr in sweep.ga_lrs]
-    grid += [Point("npo", rounds, lr=lr) for lr in sweep.npo_lrs]
+    updates = sweep.updates
+    grid = [Point("atu", updates, layer, tau) for tau in sweep.tau_floors for layer in sweep.layers]
+    grid += [Point("ga", updates, lr=lr) for lr in sweep.ga_lrs]
+    grid += [Point("npo", updates, lr=lr) for lr in sweep.npo_lrs]
     names = [p.name for p in grid]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -80,13 +80,21 @@ def sweep_points(sweep: SweepParams) -> list[Point]:
 def point_settings(
     point: Point, *, atu: AtuParams, ga: BaselineParams, npo: BaselineParams
 ) -> AtuParams | BaselineParams:
-    """The method's settings at the point: ATU at its hook layer with τ falling evenly from the
-    configured schedule's first value to the point's floor; a baseline at its learning rate."""
+    """The method's settings at the point, in as many rounds of its own `steps_per_round` as make
+    the sweep's updates: ATU at its hook layer with τ falling evenly from the configured
+    schedule's first value to the point's floor; a baseline at its learning rate."""
+    settings = atu if point.method == "atu" else {"ga": ga, "npo": npo}[point.method]
+    rounds, rest = divmod(point.updates, settings.steps_per_round)
+    if rest or not rounds:
+        raise ValueError(
+            f"params:sweep.updates={point.updates} is not a whole number of "
+            f"{point.method}.steps_per_round={settings.steps_per_round}: every point trains as "
+            "long, in whole rounds; set sweep.updates to a common multiple"
+        )
     if point.method == "atu":
-        taus = tau_schedule(atu.taus[0], point.tau_floor, point.rounds)
+        taus = tau_schedule(atu.taus[0], point.tau_floor, rounds)
         return with_changes(atu, {"layer": point.layer, "taus": taus})
-    baseline = {"ga": ga, "npo": npo}[point.method]
-    return with_changes(baseline, {"train": {"lr": point.lr}, "rounds": point.rounds})
+    return with_changes(settings, {"train": {"lr": point.lr}, "rounds": rounds})
 
 
 def run_sweep(

@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 from atu_pipeline.params import CompareParams
 from atu_pipeline.reporting.tables import markdown_table
 
-LABELS = ["point", "method", "tau", "layer", "lr", "rounds"]
+LABELS = ["point", "method", "tau", "layer", "lr", "updates"]
 LOWER_IS_BETTER = {"utility/perplexity"}
 COLORS = {"atu": "tab:blue", "ga": "tab:red", "npo": "tab:orange"}
 SHADES = {"atu": "Blues", "ga": "Reds", "npo": "Oranges"}
