@@ -31,7 +31,7 @@ def method_points(spec: str, neighbor_floor: float) -> pd.DataFrame:
     """FOLDER:METHOD -> that method's report points, one row per (target, seed)."""
     folder, _, method = spec.rpartition(":")
     if not folder:
-        raise SystemExit(f"{spec!r}: expected FOLDER:METHOD, e.g. docs/results/benchmark-demo-8:npo")
+        raise SystemExit(f"{spec!r}: expected FOLDER:METHOD, e.g. docs/results/benchmark-demo-8:ga")
     _, points = recounted(Path(folder), neighbor_floor)
     rows = points[points["method"] == method]
     if rows.empty:

@@ -59,7 +59,8 @@ def parameters(env: str) -> dict:
 
 @pytest.mark.parametrize(
     "env",
-    ["local", "test", "paper", "levers", "levers-atu", "atu-layer8", "atu-short-rounds", "atu-batch2"],
+    ["local", "test", "paper", "levers", "levers-atu"]
+    + ["atu-layer8", "atu-short-rounds", "atu-batch2"],
 )
 def test_every_group_of_every_environment_validates(env):
     params = parameters(env)
@@ -101,7 +102,7 @@ def test_a_point_key_ignores_the_layer_search_once_the_layer_is_set():
 
 
 def test_sweep_namespaces_name_their_coordinates_without_dots():
-    grid = SweepParams(updates=4, tau_floors=[0.05, -0.1], layers=[5], ga_lrs=[1e-5], npo_lrs=[2e-6])
+    grid = SweepParams(tau_floors=[0.05, -0.1], layers=[5], ga_lrs=[1e-5], npo_lrs=[2e-6])
     names = [p.name for p in sweep_points(grid)]
     assert names == ["atu_tau0p05_layer5", "atu_taum0p1_layer5", "ga_lr1em05", "npo_lr2em06"]
 

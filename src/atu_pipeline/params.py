@@ -120,6 +120,7 @@ class TrainableParams(Params):
         """(first, last) 0-based blocks under `top`, the hook layer or the model's block count."""
         first = top + self.first_layer if self.first_layer < 0 else self.first_layer
         return first, top - 1 if self.last_layer is None else self.last_layer
+
     lora_rank: int = Field(8, ge=1)
     lora_alpha: float = Field(16.0, gt=0)
     lora_targets: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj"]
