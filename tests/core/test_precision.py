@@ -6,6 +6,7 @@ import copy
 import pytest
 import torch
 
+from atu_pipeline.core import training
 from atu_pipeline.core.atu import unlearn_steps
 from atu_pipeline.core.head import EmbeddingHead, HeadConfig
 from atu_pipeline.core.llm import hidden_states_at, set_trainable
@@ -23,12 +24,30 @@ def _setup(tiny_llm):
     return corpus, head, concept
 
 
-def test_auto_is_bf16_on_cuda_and_fp32_on_cpu_and_nothing_else_is_accepted():
+def test_auto_is_bf16_on_cuda_and_fp32_on_cpu_and_nothing_else_is_accepted(monkeypatch):
+    monkeypatch.setattr(training, "cpu_runs_bf16_natively", lambda: True)
     assert resolve_precision("auto", torch.device("cpu")) == "fp32"
     assert resolve_precision("auto", torch.device("cuda")) == "bf16"
     assert resolve_precision("bf16", torch.device("cpu")) == "bf16"
     with pytest.raises(ValueError, match="auto, fp32 or bf16"):
         resolve_precision("fp16", torch.device("cpu"))
+
+
+def test_bf16_falls_back_to_fp32_on_a_cpu_that_would_emulate_it(monkeypatch, caplog):
+    monkeypatch.setattr(training, "cpu_runs_bf16_natively", lambda: False)
+    assert resolve_precision("bf16", torch.device("cpu")) == "fp32"
+    assert "emulated" in caplog.text
+    assert resolve_precision("bf16", torch.device("cuda")) == "bf16"
+
+
+@pytest.mark.parametrize(
+    ("flags", "native"), [("fpu avx2 avx512f", False), ("avx2 amx_bf16", True)]
+)
+def test_native_bf16_is_read_from_the_cpu_flags(tmp_path, flags, native):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor : 0\nflags : {flags}\n")
+    assert training.cpu_runs_bf16_natively.__wrapped__(cpuinfo) is native
+    assert training.cpu_runs_bf16_natively.__wrapped__(tmp_path / "missing") is False
 
 
 def test_bf16_unlearning_steps_are_finite_and_close_to_fp32(tiny_llm):

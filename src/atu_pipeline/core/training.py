@@ -2,9 +2,12 @@
 frozen model's hidden states, and causal-LM fine-tuning. Loops are plain for-loops that call
 `on_step(step, record)` and return a history of records."""
 
+import functools
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -14,6 +17,7 @@ from atu_pipeline.core.llm import hidden_states_at
 from atu_pipeline.core.losses import kl_to_reference
 from atu_pipeline.core.windows import TokenizedCorpus
 
+log = logging.getLogger(__name__)
 OnStep = Callable[[int, dict[str, float]], None] | None
 LrAt = Callable[[int], float] | None  # a round's learning rate by step (None: the optimizer's)
 OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
@@ -37,12 +41,31 @@ PRECISIONS = ("fp32", "bf16")
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """`auto`: bf16 on CUDA, fp32 on CPU (the same numbers on every CPU); else as given."""
+    """`auto`: bf16 on CUDA, fp32 on CPU (the same numbers on every CPU). `bf16` on a CPU that
+    would emulate it runs fp32, with a warning: emulated, an injection step took 130 s against
+    7 s in fp32 on an AVX2 CPU (docs/benchmarks.md, "Injection"), so one conf serves both."""
     if precision == "auto":
         return "bf16" if device.type == "cuda" else "fp32"
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be auto, fp32 or bf16; got {precision!r}")
+    if precision == "bf16" and device.type == "cpu" and not cpu_runs_bf16_natively():
+        log.warning(
+            "precision bf16 asked on a CPU without AVX512-BF16 or AMX, where bf16 is emulated "
+            "(about 20x slower): running fp32 instead; results differ slightly from a bf16 run"
+        )
+        return "fp32"
     return precision
+
+
+@functools.cache
+def cpu_runs_bf16_natively(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether the CPU has bf16 arithmetic (x86 AVX512-BF16 or AMX, read from Linux's cpuinfo;
+    elsewhere assumed not)."""
+    try:
+        flags = set(cpuinfo.read_text().split())
+    except OSError:
+        return False
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
 def autocast(device: torch.device, precision: str):
