@@ -60,7 +60,7 @@ def parameters(env: str) -> dict:
 @pytest.mark.parametrize(
     "env",
     ["local", "test", "paper", "levers", "levers-atu"]
-    + ["atu-layer8", "atu-short-rounds", "atu-batch2", "equal-tuning-ga"],
+    + ["atu-layer8", "atu-short-rounds", "atu-batch2", "equal-tuning-ga", "equal-tuning-atu"],
 )
 def test_every_group_of_every_environment_validates(env):
     params = parameters(env)
