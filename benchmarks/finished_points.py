@@ -20,31 +20,54 @@ from atu_pipeline.recipes.benchmark import validation_tradeoff
 from atu_pipeline.reporting.benchmark import bootstrap
 from atu_pipeline.reporting.tables import markdown_table
 
+LABELS = ("method", "config", "target", "seed", "kept_round")
 
-def point_rows(folder: Path) -> pd.DataFrame:
+
+def finished_rows(folder: Path, stage: str, columns) -> pd.DataFrame:
+    """One row per finished point of `stage`: its labels, `columns(result)` and its minutes."""
     rows = []
-    for path in sorted(folder.glob("report-*/result.json")):
+    for path in sorted(folder.glob(f"{stage}-*/result.json")):
         result = json.loads(path.read_text())
-        before, kept = result["before"], result["kept"]
-        row = {k: result[k] for k in ("method", "config", "target", "seed", "kept_round")}
-        for name in ("forget", "neighbor"):
-            metric = f"test/{name}/all"
-            row |= {f"{name} before": before[metric], f"{name} kept": kept[metric]}
-            row[f"{name} ratio"] = kept[metric] / before[metric] if before[metric] else None
-        row["other targets"] = kept.get("utility/other_targets")
-        row["perplexity"] = kept.get("utility/perplexity")
+        row = {k: result[k] for k in LABELS} | columns(result)
         row["minutes"] = (result["ended"] - result["started"]) / 60
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def report_columns(result: dict) -> dict:
+    before, kept = result["before"], result["kept"]
+    row = {}
+    for name in ("forget", "neighbor"):
+        metric = f"test/{name}/all"
+        row |= {f"{name} before": before[metric], f"{name} kept": kept[metric]}
+        row[f"{name} ratio"] = _ratio(result, metric)
+    row["other targets"] = kept.get("utility/other_targets")
+    row["perplexity"] = kept.get("utility/perplexity")
+    return row
+
+
+def tuning_columns(result: dict) -> dict:
+    row = {
+        f"val {name} ratio": _ratio(result, f"val/{name}/all") for name in ("forget", "neighbor")
+    }
+    return row | {"trade-off": validation_tradeoff(result)}
+
+
+def _ratio(result: dict, metric: str) -> float | None:
+    before = result["before"][metric]
+    return result["kept"][metric] / before if before else None
+
+
+def on_common_points(points: pd.DataFrame, runs: pd.Series) -> pd.DataFrame:
+    """The rows of the (target, seed) points that every run named in `runs` finished."""
+    per_point = runs.groupby([points["target"], points["seed"]]).transform("nunique")
+    return points[per_point == runs.nunique()]
+
+
 def method_means(points: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95 % bootstrap interval per method (and configuration, where a folder holds
     several), over the targets every one of them finished."""
-    runs = points["method"] + " c" + points["config"].astype(str)
-    complete = points[
-        runs.groupby([points["target"], points["seed"]]).transform("nunique") == runs.nunique()
-    ]
+    complete = on_common_points(points, points["method"] + " c" + points["config"].astype(str))
     rows = []
     for (method, config), group in complete.groupby(["method", "config"], sort=False):
         row = {"method": method, "config": f"c{config}", "n": len(group)}
@@ -56,35 +79,20 @@ def method_means(points: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def tuning_rows(folder: Path) -> pd.DataFrame:
-    rows = []
-    for path in sorted(folder.glob("tuning-*/result.json")):
-        result = json.loads(path.read_text())
-        before, kept = result["before"], result["kept"]
-        row = {k: result[k] for k in ("method", "config", "target", "seed", "kept_round")}
-        for name in ("forget", "neighbor"):
-            metric = f"val/{name}/all"
-            row[f"val {name} ratio"] = kept[metric] / before[metric] if before[metric] else None
-        row["trade-off"] = validation_tradeoff(result)
-        row["minutes"] = (result["ended"] - result["started"]) / 60
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def configuration_means(points: pd.DataFrame) -> pd.DataFrame:
     """Per method and configuration, mean validation ratios and trade-off over the (target,
     seed) points every configuration of that method finished."""
     rows = []
     for method, group in points.groupby("method", sort=False):
-        configs = group["config"].nunique()
-        per_point = group.groupby(["target", "seed"])["config"].transform("nunique")
-        complete = group[per_point == configs]
-        for config, runs in complete.groupby("config"):
+        for config, runs in on_common_points(group, group["config"]).groupby("config"):
             row = {"method": method, "config": f"c{config}", "n": len(runs)}
             for column in ("val forget ratio", "val neighbor ratio", "trade-off"):
                 row[column] = round(runs[column].mean(), 3)
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+STAGES = {"report": (report_columns, method_means), "tuning": (tuning_columns, configuration_means)}
 
 
 def main() -> None:
@@ -94,14 +102,14 @@ def main() -> None:
     )
     parser.add_argument("--tuning", action="store_true", help="the tuning stage's points")
     args = parser.parse_args()
-    points = (tuning_rows if args.tuning else point_rows)(args.folder)
+    stage = "tuning" if args.tuning else "report"
+    columns, means = STAGES[stage]
+    points = finished_rows(args.folder, stage, columns)
     if points.empty:
-        raise SystemExit(
-            f"{args.folder}: no finished {'tuning' if args.tuning else 'report'} points"
-        )
+        raise SystemExit(f"{args.folder}: no finished {stage} points")
     print(markdown_table(points.round(3)))
     print()
-    print(markdown_table((configuration_means if args.tuning else method_means)(points)))
+    print(markdown_table(means(points)))
 
 
 if __name__ == "__main__":
