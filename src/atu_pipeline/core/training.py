@@ -51,7 +51,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if precision == "bf16" and device.type == "cpu" and not cpu_runs_bf16_natively():
         log.warning(
             "precision bf16 asked on a CPU without AVX512-BF16 or AMX, where bf16 is emulated "
-            "(about 20x slower): running fp32 instead; results differ slightly from a bf16 run"
+            "(about 20x slower): running fp32 instead; results differ from a bf16 run"
         )
         return "fp32"
     return precision
